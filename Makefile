@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kbuild file for bcache: the same in drivers/md/bcache/ and out of tree.
+#   in tree:      our files in place of drivers/md/bcache/, CONFIG_BCACHE=m
+#   out of tree:  make -C <kernel build> M=$PWD   (or plain `make KDIR=...`)
+
+ifneq ($(KERNELRELEASE),)
+
+obj-$(CONFIG_BCACHE)	+= bcache.o
+
+bcache-y		:= closure.o util.o bset.o extents.o sb.o \
+			   super.o sysfs.o request.o io.o stats.o
+
+bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/ondisk_test.o \
+			   tests/closure_test.o tests/bset_test.o \
+			   tests/extents_test.o
+
+# Out of tree the kernel's autoconf.h does not know our own symbols: the
+# caller names them on the command line and we hand them to the compiler.
+ifneq ($(KBUILD_EXTMOD),)
+ccflags-$(CONFIG_BCACHE_KUNIT_TEST)	+= -DCONFIG_BCACHE_KUNIT_TEST=1
+ccflags-$(CONFIG_BCACHE_DEBUG)		+= -DCONFIG_BCACHE_DEBUG=1
+ccflags-$(CONFIG_BCACHE_CLOSURES_DEBUG)	+= -DCONFIG_BCACHE_CLOSURES_DEBUG=1
+ccflags-$(CONFIG_BCACHE_ASYNC_REGISTRATION) += -DCONFIG_BCACHE_ASYNC_REGISTRATION=1
+endif
+
+else
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+modules clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+
+endif

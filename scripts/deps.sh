@@ -1,0 +1,20 @@
+#!/bin/bash
+# Install what the build and the tests need, from Debian's packages only.
+# Safe to rerun: apt is asked only when something is missing.
+. "$(dirname "$0")/lib.sh"
+
+PKGS=(linux-source-6.12 qemu-system-x86 busybox-static bcache-tools fio
+      sparse dmsetup util-linux cpio rsync bc bison flex libelf-dev
+      libssl-dev dwarves xz-utils make gcc python3 perl kmod)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Pack the guest's initramfs: busybox, bcache-tools, fio, dmsetup (each with
+# its shared libraries), our module and the kernel's own bcache.ko (the
+# reference), and the scenario scripts from tests/.
+# usage: scripts/initramfs.sh FLAVOR OUR_KO OUT.cpio
+. "$(dirname "$0")/lib.sh"
+
+flavor=$1 ours=$2 out=$3
+kbuild=$(kernel_build_dir "$flavor")
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,run,mnt,lib/modules/ours,lib/modules/ref,tests}
+cp /bin/busybox "$stage/bin/busybox"
+
+# A binary and every library the dynamic loader would map for it.
+add_binary() {
+	local bin=$1 lib
+	mkdir -p "$stage$(dirname "$bin")"
+	cp -L "$bin" "$stage$bin"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+'); do
+		[ -e "$stage$lib" ] && continue
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+}
+for b in /usr/sbin/make-bcache /usr/sbin/bcache-super-show \
+	 /lib/udev/probe-bcache /usr/bin/fio /usr/sbin/dmsetup; do
+	add_binary "$b"
+done
+
+cp "$ours" "$stage/lib/modules/ours/bcache.ko"
+cp "$kbuild/drivers/md/bcache/bcache.ko" "$stage/lib/modules/ref/bcache.ko"
+cp "$REPO"/tests/*.sh "$stage/tests/"
+cp -r "$REPO/tests/vectors" "$stage/tests/" 2>/dev/null || true
+cp "$REPO/tests/guest-init" "$stage/init"
+chmod +x "$stage/init" "$stage"/tests/*.sh
+
+(cd "$stage" && find . | cpio -o -H newc --quiet) > "$out"

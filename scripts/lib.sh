@@ -1,0 +1,28 @@
+# Shared settings for the host scripts; sourced, never run.
+# Everything built lives under $BCACHE_CACHE, outside the repo, so a warm
+# rerun reuses the kernel, the initramfs pieces and the disk images.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BCACHE_CACHE=${BCACHE_CACHE:-$HOME/.cache/bcache-dev}
+KTARBALL=/usr/src/linux-source-6.12.tar.xz
+JOBS=$(nproc)
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian version of the kernel source package: part of every cache key.
+kernel_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown
+}
+
+kernel_src() { echo "$BCACHE_CACHE/linux-$(kernel_version)"; }
+
+# Build folder of one kernel flavour (debug or perf), keyed by the source
+# version and the contents of the config fragments that make it.
+kernel_build_dir() {
+	local flavor=$1 key
+	key=$(cat "$REPO/scripts/kconfig/common.config" \
+		"$REPO/scripts/kconfig/$flavor.config" | sha256sum | cut -c1-12)
+	echo "$BCACHE_CACHE/build-$flavor-$(kernel_version)-$key"
+}

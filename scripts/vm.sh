@@ -1,0 +1,98 @@
+#!/bin/bash
+# Boot the test kernel under QEMU (TCG) and run scenarios in the guest.
+#
+# usage: scripts/vm.sh [-f debug|perf] [-k OUR_KO] [-l LOG] [-t SECS]
+#                      [-d NDISKS] [-s SIZE] SCENARIO...
+#
+# Prints each CHECK line and each KUnit summary line; the full console goes
+# to LOG. A scenario that never reaches its END marker (the kernel died or
+# hung past SECS) fails with the console's tail, and the guest is booted
+# again for the scenarios after it. Disks are sparse files that live for
+# the whole call, so a scenario may span boots by being named twice.
+. "$(dirname "$0")/lib.sh"
+
+flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G
+while getopts f:k:l:t:d:s: opt; do
+	case $opt in
+	f) flavor=$OPTARG ;;
+	k) ko=$OPTARG ;;
+	l) logf=$OPTARG ;;
+	t) per_scenario=$OPTARG ;;
+	d) ndisks=$OPTARG ;;
+	s) size=$OPTARG ;;
+	*) die "bad option" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || die "no scenario named"
+
+kbuild=$("$REPO/scripts/kernel.sh" "$flavor")
+[ -n "$ko" ] || ko=$("$REPO/scripts/module.sh" "$flavor")
+work=$(mktemp -d "${TMPDIR:-/tmp}/bcache-vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+logf=${logf:-$work/console.log}
+: > "$logf"
+
+"$REPO/scripts/initramfs.sh" "$flavor" "$ko" "$work/initrd.cpio"
+disks=()
+for i in $(seq 1 "$ndisks"); do
+	truncate -s "$size" "$work/disk$i.img"
+	disks+=(-drive "file=$work/disk$i.img,if=virtio,format=raw,cache=unsafe")
+done
+
+# One boot: runs the given scenarios; returns when the guest is gone.
+boot() {
+	local job=$1 boot_no=$2 out=$3 pid last now begun
+	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3072 \
+		-nographic -no-reboot -kernel "$kbuild/arch/x86/boot/bzImage" \
+		-initrd "$work/initrd.cpio" "${disks[@]}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no" \
+		< /dev/null > "$out" 2>&1 &
+	pid=$!
+	last=$(date +%s) begun=$(grep -c '^@@BEGIN' "$out" || true)
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		now=$(grep -c '@@BEGIN' "$out" || true)
+		if [ "$now" != "$begun" ]; then
+			begun=$now last=$(date +%s)
+		elif [ $(( $(date +%s) - last )) -gt "$per_scenario" ]; then
+			echo "@@TIMEOUT after ${per_scenario}s" >> "$out"
+			kill "$pid" 2>/dev/null
+			sleep 1
+			kill -9 "$pid" 2>/dev/null
+		fi
+	done
+	wait "$pid" 2>/dev/null || true
+}
+
+remaining=("$@")
+boot_no=0
+while [ ${#remaining[@]} -gt 0 ]; do
+	boot_no=$((boot_no + 1))
+	job=$(IFS=,; echo "${remaining[*]}")
+	out="$work/boot$boot_no.log"
+	boot "$job" "$boot_no" "$out"
+	tr -d '\r' < "$out" >> "$logf"
+
+	# Report what this boot did, and find where it stopped.
+	done_n=0
+	current=
+	while IFS= read -r line; do
+		case "$line" in
+		*@@BEGIN\ *) current=${line##*@@BEGIN } ;;
+		*@@END\ *) done_n=$((done_n + 1)); current= ;;
+		*CHECK\ ok\ *|*CHECK\ fail\ *) echo "CHECK ${line#*CHECK }" ;;
+		*"# bcache"*": pass:"*) echo "KUNIT ${line#*# }" ;;
+		*"    | "*) echo "$line" ;;
+		esac
+	done < <(tr -d '\r' < "$out")
+
+	if [ -n "$current" ] || [ "$done_n" -lt ${#remaining[@]} ]; then
+		failed=${current:-${remaining[$done_n]}}
+		echo "CHECK fail $failed: scenario ran to its end (kernel died, hung or timed out)"
+		tr -d '\r' < "$out" | tail -n 40 | sed 's/^/    | /'
+		remaining=("${remaining[@]:$((done_n + 1))}")
+	else
+		remaining=()
+	fi
+done

@@ -1,0 +1,101 @@
+# Guest-side helpers for the scenario scripts (busybox sh). Sourced.
+# Every check prints exactly one line:  CHECK ok|fail <scenario>: <what>
+# The host counts those lines; nothing else counts.
+
+SCENARIO=${SCENARIO:-unknown}
+OURS=/lib/modules/ours/bcache.ko
+REF=/lib/modules/ref/bcache.ko
+
+check_ok() { echo "CHECK ok $SCENARIO: $*"; }
+check_fail() { echo "CHECK fail $SCENARIO: $*"; }
+
+# check "what" command...: one check line from a command's exit status.
+check() {
+	what=$1
+	shift
+	if "$@" > /tmp/check.out 2>&1; then
+		check_ok "$what"
+	else
+		check_fail "$what"
+		sed 's/^/    | /' /tmp/check.out | tail -n 20
+	fi
+}
+
+# check_not "what" command...: passes when the command fails.
+check_not() {
+	what=$1
+	shift
+	if "$@" > /tmp/check.out 2>&1; then
+		check_fail "$what"
+		sed 's/^/    | /' /tmp/check.out | tail -n 20
+	else
+		check_ok "$what"
+	fi
+}
+
+# check_eq "what" expected actual
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		check_ok "$1"
+	else
+		check_fail "$1 (expected '$2', got '$3')"
+	fi
+}
+
+load_ours() { insmod "$OURS" "$@"; }
+load_ref() { insmod "$REF" "$@"; }
+
+# Stop every bcache device and unload the module, whichever is loaded.
+unload_bcache() {
+	grep -q '^bcache ' /proc/modules || return 0
+	for f in /sys/block/bcache*/bcache/stop; do
+		[ -e "$f" ] && echo 1 > "$f" 2>/dev/null
+	done
+	for f in /sys/fs/bcache/*/stop; do
+		[ -e "$f" ] && echo 1 > "$f" 2>/dev/null
+	done
+	i=0
+	while [ $i -lt 50 ] && ls /sys/block | grep -q '^bcache'; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	rmmod bcache 2>/dev/null || { sleep 1; rmmod bcache; }
+}
+
+# Wait up to $2 seconds (default 10) for path $1 to appear.
+wait_for() {
+	i=0
+	n=$(( ${2:-10} * 5 ))
+	while [ ! -e "$1" ] && [ $i -lt $n ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -e "$1" ]
+}
+
+# Wipe the first MiB of a disk (all bcache superblocks live there).
+wipe() { dd if=/dev/zero of="$1" bs=1M count=1 conv=fsync 2>/dev/null; }
+
+SPLAT='BUG:|WARNING:|Oops|KASAN|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|suspicious RCU|INFO: task .* blocked|soft lockup|hard LOCKUP|general protection|Kernel panic|unreferenced object|UBSAN|list_add corruption|list_del corruption|refcount_t:|sleeping function called from invalid context|scheduling while atomic|stack-protector|double fault'
+
+# The kernel log since the scenario began, on the console for the host,
+# and one check that it holds no splat.
+check_no_splat() {
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak
+		sleep 1
+		echo scan > /sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak > /tmp/leaks
+		echo clear > /sys/kernel/debug/kmemleak
+	fi
+	dmesg -c > /tmp/dmesg
+	cat /tmp/leaks >> /tmp/dmesg 2>/dev/null
+	sed 's/^/K: /' /tmp/dmesg
+	if grep -Eq "$SPLAT" /tmp/dmesg; then
+		check_fail "no kernel splat"
+		grep -E "$SPLAT" /tmp/dmesg | head -n 5 | sed 's/^/    | /'
+	else
+		check_ok "no kernel splat"
+	fi
+	rm -f /tmp/leaks
+}
