@@ -28,7 +28,6 @@
 #define _BCACHE_CLOSURE_H
 
 #include <linux/atomic.h>
-#include <linux/bits.h>
 #include <linux/compiler.h>
 #include <linux/llist.h>
 #include <linux/string.h>
@@ -74,14 +73,14 @@ struct closure_waitlist {
  * closure: setting a flag twice carries into its guard and clearing it twice
  * borrows from it, which the put path reports.
  */
-#define CLOSURE_REFS		GENMASK(23, 0)
-#define CLOSURE_RUNNING		BIT(24)
-#define CLOSURE_WAITING		BIT(26)
-#define CLOSURE_DESTRUCTOR	BIT(28)
+#define CLOSURE_REFS		((1U << 24) - 1)
+#define CLOSURE_RUNNING		(1U << 24)
+#define CLOSURE_WAITING		(1U << 26)
+#define CLOSURE_DESTRUCTOR	(1U << 28)
 #define CLOSURE_FLAGS		(CLOSURE_RUNNING | CLOSURE_WAITING |	\
 				 CLOSURE_DESTRUCTOR)
 #define CLOSURE_GUARDS		(CLOSURE_FLAGS << 1)
-#define CLOSURE_SPARE		GENMASK(31, 30)
+#define CLOSURE_SPARE		(3U << 30)
 
 /* The state of a closure that is owned by the code running it. */
 #define CLOSURE_FRESH		(CLOSURE_RUNNING | 1)
@@ -109,7 +108,7 @@ void bch_closure_init(struct closure *cl, struct closure *parent);
 void bch_closure_get_failed(struct closure *cl, unsigned int refs);
 bool bch_closure_get_not_zero(struct closure *cl);
 void bch_closure_put(struct closure *cl);
-void bch_closure_sub(struct closure *cl, int v);
+void bch_closure_sub(struct closure *cl, unsigned int v);
 void bch_closure_queue(struct closure *cl);
 bool bch_closure_wait(struct closure_waitlist *list, struct closure *cl,
 		      unsigned long ip);
@@ -117,7 +116,9 @@ void bch_closure_wake_all(struct closure_waitlist *list);
 void bch_closure_sync_slow(struct closure *cl);
 void bch_closure_wait_event_done(struct closure_waitlist *list,
 				 struct closure *cl);
+#if IS_ENABLED(CONFIG_KUNIT)
 const char *bch_closure_check_sub(unsigned int old, unsigned int v);
+#endif
 
 #ifdef CONFIG_BCACHE_CLOSURES_DEBUG
 #define CLOSURE_MAGIC_LIVE	0xb0c1a11eU
@@ -217,7 +218,7 @@ static inline void closure_put(struct closure *cl)
  * Subtract @v from the state word: references in the low bits plus flag
  * bits, as one atomic operation (e.g. CLOSURE_WAITING + 1).
  */
-static inline void closure_sub(struct closure *cl, int v)
+static inline void closure_sub(struct closure *cl, unsigned int v)
 {
 	bch_closure_sub(cl, v);
 }

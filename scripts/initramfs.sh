@@ -32,6 +32,7 @@ done
 cp "$ours" "$stage/lib/modules/ours/bcache.ko"
 cp "$kbuild/drivers/md/bcache/bcache.ko" "$stage/lib/modules/ref/bcache.ko"
 cp "$REPO"/tests/*.sh "$stage/tests/"
+cp -r "$REPO/tests/jobs" "$stage/tests/"
 cp -r "$REPO/tests/vectors" "$stage/tests/" 2>/dev/null || true
 cp "$REPO/tests/guest-init" "$stage/init"
 chmod +x "$stage/init" "$stage"/tests/*.sh

@@ -26,3 +26,18 @@ kernel_build_dir() {
 		"$REPO/scripts/kconfig/$flavor.config" | sha256sum | cut -c1-12)
 	echo "$BCACHE_CACHE/build-$flavor-$(kernel_version)-$key"
 }
+
+# Put our driver files in place of drivers/md/bcache/ in a kernel tree.
+copy_ours_into_tree() {
+	local tree=$1 dst
+	dst=$tree/drivers/md/bcache
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' \
+		Makefile Kconfig .kunitconfig) |
+		rsync -a --files-from=- "$REPO/" "$dst/"
+}
+
+# Host-side check lines, in the guest's format.
+check_ok() { echo "CHECK ok $*"; }
+check_fail() { echo "CHECK fail $*"; }
