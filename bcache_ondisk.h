@@ -235,7 +235,17 @@ static inline __le64 MAKE_PTR(u8 gen, u64 offset, unsigned int dev)
 
 #define ZERO_KEY		KEY(0, 0, 0)
 #define MAX_KEY			KEY(MAX_KEY_INODE, MAX_KEY_OFFSET, 0)
-#define START_KEY(k)		KEY(KEY_INODE(k), KEY_START(k), 0)
+
+/* Fills @out with the position where @k's extent starts; returns @out. */
+static inline struct bkey *bkey_start_pos(const struct bkey *k,
+					  struct bkey *out)
+{
+	*out = KEY(KEY_INODE(k), KEY_START(k), 0);
+	return out;
+}
+
+/* The start of @k's extent as an lvalue key, @k evaluated once. */
+#define START_KEY(k)		(*bkey_start_pos((k), &(struct bkey){}))
 
 static inline unsigned int bkey_u64s(const struct bkey *k)
 {
@@ -299,10 +309,8 @@ static inline void bkey_copy_key(struct bkey *dst, const struct bkey *src)
 /* Where data starts on a version 1 backing device, in sectors. */
 #define BDEV_DATA_START_DEFAULT	16
 
-static const u8 bcache_magic[16] = {
-	0xc6, 0x85, 0x73, 0xf6, 0x4e, 0x1a, 0x45, 0xca,
-	0x82, 0x65, 0xf5, 0x7f, 0x48, 0xba, 0x6d, 0x81,
-};
+/* Bytes 24..39 of every bcache superblock; defined in sb.c. */
+extern const u8 bcache_magic[16];
 
 struct cache_sb_disk {
 	__le64		csum;
@@ -448,23 +456,67 @@ static inline bool SB_IS_BDEV(const struct cache_sb *sb)
 #define BDEV_STATE_DIRTY		2U
 #define BDEV_STATE_STALE		3U
 
-#define SB_FLAG_ACCESSORS(name, shift, width)				\
-static inline unsigned int name(const struct cache_sb *sb)		\
-{									\
-	return bch_field_get(sb->flags, shift, width);			\
-}									\
-static inline void SET_##name(struct cache_sb *sb, u64 v)		\
-{									\
-	sb->flags = bch_field_set(sb->flags, shift, width, v);		\
+static inline unsigned int sb_flag(const struct cache_sb *sb,
+				   unsigned int shift, unsigned int width)
+{
+	return bch_field_get(sb->flags, shift, width);
 }
 
-SB_FLAG_ACCESSORS(CACHE_SYNC, CACHE_SYNC_SHIFT, 1)
-SB_FLAG_ACCESSORS(CACHE_DISCARD, CACHE_DISCARD_SHIFT, 1)
-SB_FLAG_ACCESSORS(CACHE_REPLACEMENT, CACHE_REPLACEMENT_SHIFT,
-		  CACHE_REPLACEMENT_BITS)
-SB_FLAG_ACCESSORS(BDEV_CACHE_MODE, BDEV_CACHE_MODE_SHIFT,
-		  BDEV_CACHE_MODE_BITS)
-SB_FLAG_ACCESSORS(BDEV_STATE, BDEV_STATE_SHIFT, BDEV_STATE_BITS)
+static inline void sb_set_flag(struct cache_sb *sb, unsigned int shift,
+			       unsigned int width, u64 v)
+{
+	sb->flags = bch_field_set(sb->flags, shift, width, v);
+}
+
+static inline unsigned int CACHE_SYNC(const struct cache_sb *sb)
+{
+	return sb_flag(sb, CACHE_SYNC_SHIFT, 1);
+}
+
+static inline void SET_CACHE_SYNC(struct cache_sb *sb, u64 v)
+{
+	sb_set_flag(sb, CACHE_SYNC_SHIFT, 1, v);
+}
+
+static inline unsigned int CACHE_DISCARD(const struct cache_sb *sb)
+{
+	return sb_flag(sb, CACHE_DISCARD_SHIFT, 1);
+}
+
+static inline void SET_CACHE_DISCARD(struct cache_sb *sb, u64 v)
+{
+	sb_set_flag(sb, CACHE_DISCARD_SHIFT, 1, v);
+}
+
+static inline unsigned int CACHE_REPLACEMENT(const struct cache_sb *sb)
+{
+	return sb_flag(sb, CACHE_REPLACEMENT_SHIFT, CACHE_REPLACEMENT_BITS);
+}
+
+static inline void SET_CACHE_REPLACEMENT(struct cache_sb *sb, u64 v)
+{
+	sb_set_flag(sb, CACHE_REPLACEMENT_SHIFT, CACHE_REPLACEMENT_BITS, v);
+}
+
+static inline unsigned int BDEV_CACHE_MODE(const struct cache_sb *sb)
+{
+	return sb_flag(sb, BDEV_CACHE_MODE_SHIFT, BDEV_CACHE_MODE_BITS);
+}
+
+static inline void SET_BDEV_CACHE_MODE(struct cache_sb *sb, u64 v)
+{
+	sb_set_flag(sb, BDEV_CACHE_MODE_SHIFT, BDEV_CACHE_MODE_BITS, v);
+}
+
+static inline unsigned int BDEV_STATE(const struct cache_sb *sb)
+{
+	return sb_flag(sb, BDEV_STATE_SHIFT, BDEV_STATE_BITS);
+}
+
+static inline void SET_BDEV_STATE(struct cache_sb *sb, u64 v)
+{
+	sb_set_flag(sb, BDEV_STATE_SHIFT, BDEV_STATE_BITS, v);
+}
 
 /*
  * Feature bits, meaningful from versions 5 (cache) and 6 (backing) on.
@@ -522,7 +574,7 @@ static inline u64 bset_magic(const struct cache_sb *sb)
 
 /* Journal */
 
-#define BCACHE_JSET_VERSION_UUIDv1	1
+#define BCACHE_JSET_VERSION_UUID_V1	1
 #define BCACHE_JSET_VERSION_UUID	1
 #define BCACHE_JSET_VERSION		1
 
@@ -654,8 +706,25 @@ static_assert(sizeof(struct bset) == 32);
  * (sparse rejects it), so the key area is declared as words and viewed as
  * keys through these.
  */
-#define bset_start(i)		((struct bkey *)(i)->d)
-/* One past the last key (both count their keys in u64s). */
-#define bset_bkey_last(i)	bkey_idx(bset_start(i), le32_to_cpu((i)->keys))
+static inline struct bkey *bset_start(const struct bset *i)
+{
+	return (struct bkey *)i->d;
+}
+
+/* One past the last key: keys counts u64s, not keys. */
+static inline struct bkey *bset_bkey_last(const struct bset *i)
+{
+	return bkey_idx(bset_start(i), le32_to_cpu(i->keys));
+}
+
+static inline struct bkey *jset_start(const struct jset *j)
+{
+	return (struct bkey *)j->d;
+}
+
+static inline struct bkey *jset_bkey_last(const struct jset *j)
+{
+	return bkey_idx(jset_start(j), le32_to_cpu(j->keys));
+}
 
 #endif /* _BCACHE_ONDISK_H */
