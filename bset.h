@@ -94,8 +94,12 @@ struct bset_tree {
 	 */
 	unsigned int		extra;
 
-	/* Position of the last key of a frozen set (header words only). */
-	struct bkey		end;
+	/*
+	 * Header words (position and size) of the last key of a frozen set;
+	 * read through bset_tree_end(). Not a struct bkey, whose flexible
+	 * pointer array may not sit in the set[] array of struct btree_keys.
+	 */
+	__le64			end[2];
 
 	struct bkey_float	*tree;
 
@@ -197,6 +201,11 @@ static inline void bset_set_u64s(struct bset *i, unsigned int u64s)
 	i->keys = cpu_to_le32(u64s);
 }
 
+static inline const struct bkey *bset_tree_end(const struct bset_tree *t)
+{
+	return (const struct bkey *)t->end;
+}
+
 static inline struct bset_tree *bset_tree_last(struct btree_keys *b)
 {
 	return b->set + b->nsets;
@@ -209,7 +218,7 @@ static inline bool bset_written(struct btree_keys *b, struct bset_tree *t)
 
 static inline bool bkey_written(struct btree_keys *b, struct bkey *k)
 {
-	return !b->last_set_unwritten || k < b->set[b->nsets].data->start;
+	return !b->last_set_unwritten || k < bset_start(b->set[b->nsets].data);
 }
 
 static inline unsigned int bset_byte_offset(struct btree_keys *b,
@@ -337,6 +346,12 @@ void bch_btree_iter_init(struct btree_iter *iter, struct btree_keys *b,
 void bch_btree_iter_push(struct btree_iter *iter, struct bkey *k,
 			 struct bkey *end);
 struct bkey *bch_btree_iter_next(struct btree_iter *iter);
+/*
+ * For ops->sort_fixup, while a sort merges in ops->sort_cmp order: restore
+ * the heap below entry @idx after its key was advanced or trimmed.
+ */
+void bch_btree_iter_sort_sift(struct btree_iter *iter, unsigned int idx,
+			      const struct btree_keys_ops *ops);
 struct bkey *bch_btree_iter_next_filter(struct btree_iter *iter,
 					struct btree_keys *b,
 					ptr_filter_fn fn);
@@ -356,7 +371,7 @@ static inline struct bkey *bch_bset_search(struct btree_keys *b,
 					   struct bset_tree *t,
 					   const struct bkey *search)
 {
-	return search ? __bch_bset_search(b, t, search) : t->data->start;
+	return search ? __bch_bset_search(b, t, search) : bset_start(t->data);
 }
 
 #define for_each_key_filter(b, k, stack_iter, filter)			\
@@ -411,7 +426,7 @@ void bch_btree_keys_stats(struct btree_keys *b, struct bset_stats *stats);
 
 static inline struct bkey *bset_bkey_idx(struct bset *i, unsigned int idx)
 {
-	return bkey_idx(i->start, idx);
+	return bkey_idx(bset_start(i), idx);
 }
 
 static inline void bkey_init(struct bkey *k)

@@ -274,6 +274,8 @@ void bch_closure_debug_create(struct closure *cl)
 		      "bcache: closure %p initialised while still live\n", cl))
 		return;
 
+	/* Only so that the listing can tell whether it is queued. */
+	INIT_WORK(&cl->work, NULL);
 	cl->magic = CLOSURE_MAGIC_LIVE;
 	spin_lock_irqsave(&live_closures_lock, flags);
 	list_add_tail(&cl->debug_node, &live_closures);
@@ -341,20 +343,26 @@ static void closures_seq_stop(struct seq_file *m, void *v)
 	spin_unlock_irq(&live_closures_lock);
 }
 
-static int closures_seq_show(struct seq_file *m, void *v)
+/* One closure of the listing: where it was set up, what it will run next. */
+VISIBLE_IF_KUNIT void bch_closure_debug_describe(struct seq_file *m,
+						 struct closure *cl)
 {
-	struct closure *cl = list_entry(v, struct closure, debug_node);
 	unsigned int state = atomic_read(&cl->remaining);
-	bool queued = work_pending(&cl->work);
 
-	seq_printf(m, "%p: %pS -> %pS parent %p remaining %u flags %s%s%s%s\n",
+	seq_printf(m, "%p: %pS -> %pS parent %p remaining %u flags %c%c%c%c\n",
 		   cl, (void *)cl->ip, cl->fn, cl->parent, state & CLOSURE_REFS,
-		   state & CLOSURE_RUNNING ? "R" : "-",
-		   state & CLOSURE_WAITING ? "W" : "-",
-		   state & CLOSURE_DESTRUCTOR ? "D" : "-",
-		   queued ? "Q" : "-");
+		   state & CLOSURE_RUNNING ? 'R' : '-',
+		   state & CLOSURE_WAITING ? 'W' : '-',
+		   state & CLOSURE_DESTRUCTOR ? 'D' : '-',
+		   work_pending(&cl->work) ? 'Q' : '-');
 	if (state & CLOSURE_WAITING)
 		seq_printf(m, "    waiting since %pS\n", (void *)cl->waiting_on);
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_closure_debug_describe);
+
+static int closures_seq_show(struct seq_file *m, void *v)
+{
+	bch_closure_debug_describe(m, list_entry(v, struct closure, debug_node));
 	return 0;
 }
 

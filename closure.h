@@ -36,6 +36,7 @@
 
 struct completion;
 struct dentry;
+struct seq_file;
 
 /*
  * A continuation is a plain work function, so one can be queued on a
@@ -48,7 +49,7 @@ typedef void (closure_fn)(struct work_struct *ws);
 
 #define closure_type(name, type, member)				\
 	struct closure *cl = container_of(ws, struct closure, work);	\
-	type *name = container_of(cl, type, member)
+	typeof(type) *(name) = container_of(cl, type, member)
 
 /* Closures parked until someone calls closure_wake_up() on the list. */
 struct closure_waitlist {
@@ -73,14 +74,16 @@ struct closure_waitlist {
  * closure: setting a flag twice carries into its guard and clearing it twice
  * borrows from it, which the put path reports.
  */
-#define CLOSURE_REFS		((1U << 24) - 1)
-#define CLOSURE_RUNNING		(1U << 24)
-#define CLOSURE_WAITING		(1U << 26)
-#define CLOSURE_DESTRUCTOR	(1U << 28)
-#define CLOSURE_FLAGS		(CLOSURE_RUNNING | CLOSURE_WAITING |	\
-				 CLOSURE_DESTRUCTOR)
-#define CLOSURE_GUARDS		(CLOSURE_FLAGS << 1)
-#define CLOSURE_SPARE		(3U << 30)
+enum closure_state_bits {
+	CLOSURE_REFS		= (1U << 24) - 1,
+	CLOSURE_RUNNING		= 1U << 24,
+	CLOSURE_WAITING		= 1U << 26,
+	CLOSURE_DESTRUCTOR	= 1U << 28,
+	CLOSURE_FLAGS		= CLOSURE_RUNNING | CLOSURE_WAITING |
+				  CLOSURE_DESTRUCTOR,
+	CLOSURE_GUARDS		= CLOSURE_FLAGS << 1,
+	CLOSURE_SPARE		= 3U << 30,
+};
 
 /* The state of a closure that is owned by the code running it. */
 #define CLOSURE_FRESH		(CLOSURE_RUNNING | 1)
@@ -131,6 +134,9 @@ unsigned int bch_closure_debug_nr_live(void);
 bool bch_closure_debug_tracked(struct closure *cl);
 int bch_closure_debug_init(struct dentry *parent);
 void bch_closure_debug_exit(void);
+#if IS_ENABLED(CONFIG_KUNIT)
+void bch_closure_debug_describe(struct seq_file *m, struct closure *cl);
+#endif
 
 static inline void closure_note_ip(struct closure *cl, unsigned long ip)
 {
@@ -229,8 +235,9 @@ static inline void closure_queue(struct closure *cl)
 	bch_closure_queue(cl);
 }
 
-static inline void set_closure_fn(struct closure *cl, closure_fn *fn,
-				  struct workqueue_struct *wq)
+/* Always inlined, so the ip noted for debugging is the caller's. */
+static __always_inline void set_closure_fn(struct closure *cl, closure_fn *fn,
+					   struct workqueue_struct *wq)
 {
 	closure_note_ip(cl, _THIS_IP_);
 	cl->fn = fn;
@@ -314,8 +321,8 @@ static inline void closure_sync(struct closure *cl)
  * Park @cl on @list until closure_wake_up(@list); the list holds a
  * reference meanwhile. False if @cl already waits on some list.
  */
-static inline bool closure_wait(struct closure_waitlist *list,
-				struct closure *cl)
+static __always_inline bool closure_wait(struct closure_waitlist *list,
+					 struct closure *cl)
 {
 	return bch_closure_wait(list, cl, _THIS_IP_);
 }
@@ -335,18 +342,21 @@ static inline void closure_wake_up(struct closure_waitlist *list)
 }
 
 /*
- * Sleep until @cond holds. Whoever makes @cond true calls closure_wake_up()
- * on @list afterwards. The waiter enrols before each test of @cond, so a
- * wake-up between the test and the sleep is not lost.
+ * Sleep until @cond holds; whoever makes it true calls closure_wake_up() on
+ * @list afterwards. Each pass enrols the waiter first and tests @cond after,
+ * so a wake-up between the test and the sleep is not lost: closure_wait()
+ * failing means the waiter is enrolled already and may sleep.
  */
 #define closure_wait_event(list, cond)					\
 do {									\
+	struct closure_waitlist *__list = (list);			\
 	struct closure __waiter;					\
 									\
 	closure_init_stack(&__waiter);					\
-	while (!(cond) && (closure_wait(list, &__waiter), !(cond)))	\
-		closure_sync(&__waiter);				\
-	bch_closure_wait_event_done(list, &__waiter);			\
+	while (!(cond))							\
+		if (!closure_wait(__list, &__waiter))			\
+			closure_sync(&__waiter);			\
+	bch_closure_wait_event_done(__list, &__waiter);			\
 } while (0)
 
 #endif /* _BCACHE_CLOSURE_H */

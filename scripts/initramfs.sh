@@ -29,6 +29,9 @@ for b in /usr/sbin/make-bcache /usr/sbin/bcache-super-show \
 	add_binary "$b"
 done
 
+# sbedit: the scenarios' superblock editor (tests/tools/sbedit.c).
+gcc -O2 -Wall -static -o "$stage/bin/sbedit" "$REPO/tests/tools/sbedit.c"
+
 cp "$ours" "$stage/lib/modules/ours/bcache.ko"
 cp "$kbuild/drivers/md/bcache/bcache.ko" "$stage/lib/modules/ref/bcache.ko"
 cp "$REPO"/tests/*.sh "$stage/tests/"

@@ -2,17 +2,19 @@
 # Boot the test kernel under QEMU (TCG) and run scenarios in the guest.
 #
 # usage: scripts/vm.sh [-f debug|perf] [-k OUR_KO] [-l LOG] [-t SECS]
-#                      [-d NDISKS] [-s SIZE] SCENARIO...
+#                      [-d NDISKS] [-s SIZE] [-m ours|ref] SCENARIO...
 #
 # Prints each CHECK line and each KUnit summary line; the full console goes
 # to LOG. A scenario that never reaches its END marker (the kernel died or
 # hung past SECS) fails with the console's tail, and the guest is booted
 # again for the scenarios after it. Disks are sparse files that live for
 # the whole call, so a scenario may span boots by being named twice.
+# -m ref runs the scenarios against the kernel's own bcache.ko (the guest
+# exports BCMOD=ref; lib.sh's load_bcache picks the module by it).
 . "$(dirname "$0")/lib.sh"
 
-flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G
-while getopts f:k:l:t:d:s: opt; do
+flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours
+while getopts f:k:l:t:d:s:m: opt; do
 	case $opt in
 	f) flavor=$OPTARG ;;
 	k) ko=$OPTARG ;;
@@ -20,11 +22,13 @@ while getopts f:k:l:t:d:s: opt; do
 	t) per_scenario=$OPTARG ;;
 	d) ndisks=$OPTARG ;;
 	s) size=$OPTARG ;;
+	m) bcmod=$OPTARG ;;
 	*) die "bad option" ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -gt 0 ] || die "no scenario named"
+case $bcmod in ours|ref) ;; *) die "-m takes ours or ref" ;; esac
 
 kbuild=$("$REPO/scripts/kernel.sh" "$flavor")
 [ -n "$ko" ] || ko=$("$REPO/scripts/module.sh" "$flavor")
@@ -46,7 +50,7 @@ boot() {
 	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3072 \
 		-nographic -no-reboot -kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$work/initrd.cpio" "${disks[@]}" \
-		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no" \
+		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no bcmod=$bcmod" \
 		< /dev/null > "$out" 2>&1 &
 	pid=$!
 	last=$(date +%s) begun=$(grep -c '^@@BEGIN' "$out" || true)

@@ -10,6 +10,7 @@
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/kthread.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -680,13 +681,11 @@ static void closure_test_wait_event(struct kunit *test)
 
 /* Debug listing */
 
+#ifdef CONFIG_BCACHE_CLOSURES_DEBUG
 static void closure_test_debug_list(struct kunit *test)
 {
 	struct closure *cl = kunit_kzalloc(test, sizeof(*cl), GFP_KERNEL);
 	struct closure onstack;
-
-	if (!IS_ENABLED(CONFIG_BCACHE_CLOSURES_DEBUG))
-		kunit_skip(test, "CONFIG_BCACHE_CLOSURES_DEBUG is off");
 
 	KUNIT_ASSERT_NOT_NULL(test, cl);
 	closure_init_stack(&onstack);
@@ -703,84 +702,167 @@ static void closure_test_debug_list(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, closure_listed(cl));
 }
 
-/* Stress: many closures at once across a workqueue */
+static CLOSURE_CALLBACK(debug_shown_fn)
+{
+	struct closure *cl = container_of(ws, struct closure, work);
 
-#define NR_STRESS 10000
+	closure_return(cl);
+}
+
+static void describe(struct closure *cl, char *buf, size_t size)
+{
+	struct seq_file m = { .buf = buf, .size = size };
+
+	memset(buf, 0, size);
+	bch_closure_debug_describe(&m, cl);
+}
+
+static void closure_test_debug_describe(struct kunit *test)
+{
+	struct closure *cl = kunit_kzalloc(test, sizeof(*cl), GFP_KERNEL);
+	char *buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	struct closure_waitlist list = {};
+
+	KUNIT_ASSERT_NOT_NULL(test, cl);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	closure_init(cl, NULL);
+
+	describe(cl, buf, PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "remaining 1 flags R---"));
+	KUNIT_EXPECT_NULL(test, strstr(buf, "waiting since"));
+
+	closure_wait(&list, cl);
+	continue_at(cl, debug_shown_fn, NULL);
+	describe(cl, buf, PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "-> debug_shown_fn"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "remaining 1 flags -W--"));
+	KUNIT_EXPECT_NOT_NULL(test,
+			      strstr(buf, "waiting since closure_test_debug_describe"));
+
+	closure_wake_up(&list);
+	KUNIT_EXPECT_FALSE(test, closure_listed(cl));
+}
+#else
+static void closure_test_debug_list(struct kunit *test)
+{
+	kunit_skip(test, "CONFIG_BCACHE_CLOSURES_DEBUG is off");
+}
+
+static void closure_test_debug_describe(struct kunit *test)
+{
+	kunit_skip(test, "CONFIG_BCACHE_CLOSURES_DEBUG is off");
+}
+#endif
+
+/*
+ * Stress: many closures at once across a workqueue. The items come in
+ * batches, each a closure of its own that parents its items and frees the
+ * batch from its destructor once they have all returned: three levels of
+ * parents, and few enough allocations to stay quick under KASAN.
+ */
+
+#define NR_STRESS	10000
+#define STRESS_BATCH	80
+#define NR_BATCHES	(NR_STRESS / STRESS_BATCH)
 
 struct stress_run {
 	struct closure		root;
 	struct workqueue_struct	*wq;
-	atomic_t		allocated;
 	atomic_t		finished;
-	atomic_t		freed;
+	atomic_t		batches_freed;
 };
 
 struct stress_item {
 	struct closure		cl;
 	struct work_struct	put_work;
-	struct stress_run	*run;
+	bool			finish_on_wq;
 };
+
+struct stress_batch {
+	struct closure		cl;
+	struct stress_run	*run;
+	struct stress_item	items[STRESS_BATCH];
+};
+
+static struct stress_run *stress_run_of(struct closure *item)
+{
+	return container_of(item->parent, struct stress_batch, cl)->run;
+}
 
 static void stress_put(struct work_struct *w)
 {
 	struct stress_item *it = container_of(w, struct stress_item, put_work);
 
-	/* This may free the item, work_struct and all. */
+	/* This may free the batch, work_struct and all. */
 	closure_put(&it->cl);
 }
 
-static CLOSURE_CALLBACK(stress_free)
+static CLOSURE_CALLBACK(stress_item_finish)
 {
-	closure_type(it, struct stress_item, cl);
+	struct closure *cl = container_of(ws, struct closure, work);
 
-	atomic_inc(&it->run->freed);
-	kfree(it);
+	atomic_inc(&stress_run_of(cl)->finished);
+	closure_return(cl);
 }
 
-static CLOSURE_CALLBACK(stress_finish)
+/*
+ * Races the put from a worker against continue_at(): the finish step runs
+ * in whichever context loses, or on the workqueue for some of the items.
+ */
+static CLOSURE_CALLBACK(stress_item_start)
 {
 	closure_type(it, struct stress_item, cl);
-
-	atomic_inc(&it->run->finished);
-	closure_return_with_destructor(cl, stress_free);
-}
-
-static CLOSURE_CALLBACK(stress_start)
-{
-	closure_type(it, struct stress_item, cl);
+	struct workqueue_struct *wq = stress_run_of(cl)->wq;
 
 	closure_get(cl);
 	INIT_WORK(&it->put_work, stress_put);
-	queue_work(it->run->wq, &it->put_work);
-	continue_at(cl, stress_finish, it->run->wq);
+	queue_work(wq, &it->put_work);
+	continue_at(cl, stress_item_finish, it->finish_on_wq ? wq : NULL);
+}
+
+static CLOSURE_CALLBACK(stress_batch_free)
+{
+	closure_type(b, struct stress_batch, cl);
+
+	atomic_inc(&b->run->batches_freed);
+	kvfree(b);
+}
+
+static bool stress_batch_start(struct stress_run *run)
+{
+	struct stress_batch *b = kvzalloc(sizeof(*b), GFP_KERNEL);
+	int i;
+
+	if (!b)
+		return false;
+	b->run = run;
+	closure_init(&b->cl, &run->root);
+	for (i = 0; i < STRESS_BATCH; i++) {
+		b->items[i].finish_on_wq = !(i % 8);
+		closure_call(&b->items[i].cl, stress_item_start, NULL, &b->cl);
+	}
+	closure_return_with_destructor(&b->cl, stress_batch_free);
+	return true;
 }
 
 static void closure_test_stress(struct kunit *test)
 {
 	struct stress_run *run = kunit_kzalloc(test, sizeof(*run), GFP_KERNEL);
 	unsigned int listed_before = closures_listed();
-	int i;
+	int started = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, run);
 	run->wq = test_wq(test);
 	closure_init_stack(&run->root);
 
-	for (i = 0; i < NR_STRESS; i++) {
-		struct stress_item *it = kzalloc(sizeof(*it), GFP_KERNEL);
-
-		if (!it)
-			break;
-		it->run = run;
-		atomic_inc(&run->allocated);
-		closure_call(&it->cl, stress_start, run->wq, &run->root);
-	}
+	while (started < NR_BATCHES && stress_batch_start(run))
+		started++;
 	closure_sync(&run->root);
 
-	KUNIT_EXPECT_EQ(test, atomic_read(&run->allocated), NR_STRESS);
+	KUNIT_EXPECT_EQ(test, started, NR_BATCHES);
 	KUNIT_EXPECT_EQ(test, atomic_read(&run->finished),
-			atomic_read(&run->allocated));
-	KUNIT_EXPECT_EQ(test, atomic_read(&run->freed),
-			atomic_read(&run->allocated));
+			started * STRESS_BATCH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&run->batches_freed), started);
 	KUNIT_EXPECT_EQ(test, closure_nr_remaining(&run->root), 1U);
 	KUNIT_EXPECT_EQ(test, closures_listed(), listed_before);
 }
@@ -804,6 +886,7 @@ static struct kunit_case closure_test_cases[] = {
 	KUNIT_CASE(closure_test_waitlist_sync),
 	KUNIT_CASE(closure_test_wait_event),
 	KUNIT_CASE(closure_test_debug_list),
+	KUNIT_CASE(closure_test_debug_describe),
 	{}
 };
 

@@ -99,3 +99,75 @@ check_no_splat() {
 	fi
 	rm -f /tmp/leaks
 }
+
+# --- Helpers for the backing-device scenarios (tests/bdev_*.sh) ---
+
+# The module under test: ours unless the host booted us with -m ref.
+load_bcache() {
+	if [ "${BCMOD:-ours}" = ref ]; then load_ref "$@"; else load_ours "$@"; fi
+}
+
+# Register a device: the shell's status is the write's (non-zero on error).
+bc_register() { echo "$1" > /sys/fs/bcache/register; }
+bc_register_quiet() { echo "$1" > /sys/fs/bcache/register_quiet; }
+
+# The bcacheN name the kernel gave backing device $1 (e.g. vda), or nothing.
+bc_name_of() {
+	b=$(readlink -f "/sys/block/$1/bcache/dev" 2>/dev/null) || return 1
+	[ -n "$b" ] && basename "$b"
+}
+
+# How many bcacheN block devices exist.
+bc_count() { ls /sys/block | grep -c '^bcache'; }
+
+# Wait up to $2 seconds (default 10) for path $1 to disappear.
+wait_gone() {
+	i=0
+	n=$(( ${2:-10} * 5 ))
+	while [ -e "$1" ] && [ $i -lt $n ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ ! -e "$1" ]
+}
+
+# Stop bcache device $1 (e.g. bcache0) and wait for it to go away.
+bc_stop() {
+	[ -e "/sys/block/$1/bcache/stop" ] || return 1
+	echo 1 > "/sys/block/$1/bcache/stop" || return 1
+	wait_gone "/sys/block/$1"
+}
+
+# Checksum of $3 512-byte sectors of $1 starting at sector $2, as on disk.
+# busybox dd quietly drops O_DIRECT (its buffers are not aligned), so the
+# device's page cache is dropped first: it may hold what was there before a
+# write that reached the disk through another device (bcacheN <-> vdX).
+sect_sum() {
+	blockdev --flushbufs "$1"
+	dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | md5sum | cut -d' ' -f1
+}
+
+# Write file $1 to device $2 at sector $3, through to the disk.
+put_at() {
+	dd if="$1" of="$2" bs=512 seek="$3" conv=notrunc,fsync 2>/dev/null
+}
+
+# A reproducible 64 KiB pattern named by $1 (any word), on stdout.
+pattern() {
+	i=0
+	while [ $i -lt 64 ]; do
+		printf '%-1023s\n' "$1 block $i"
+		i=$((i + 1))
+	done
+}
+
+# Whether anything in the kernel log since the scenario began matches $1.
+dmesg_has() { dmesg | grep -Eq "$1"; }
+
+# Put a marker line in the kernel log; dmesg_after prints (raw, with the
+# <level> prefix) what the kernel logged after the last such marker.
+kmsg_mark() { echo "bcache-test: mark $1" > /dev/kmsg; }
+dmesg_after() { dmesg -r | sed -n "/bcache-test: mark $1\$/,\$p" | sed 1d; }
+
+# Whether the kernel's own bcache.ko is the one under test.
+testing_ref() { [ "${BCMOD:-ours}" = ref ]; }

@@ -1,0 +1,35 @@
+# Two registrations of the same backing device racing each other: exactly
+# one wins, the other gets an error, and exactly one bcacheN exists. Ten
+# rounds, stopping the device between them.
+# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+DEV=/dev/vda
+wipe $DEV
+make-bcache -B $DEV > /dev/null
+check "module loads" load_bcache
+
+# One round: both writers start together; each leaves its exit status in
+# a file, since background jobs' statuses are awkward in busybox sh.
+race_round() {
+	rm -f /tmp/race.*
+	(bc_register $DEV 2>/dev/null; echo $? > /tmp/race.1) &
+	(bc_register $DEV 2>/dev/null; echo $? > /tmp/race.2) &
+	wait
+	wait_for /sys/block/vda/bcache/dev > /dev/null
+	sleep 0.5
+	won=0
+	for f in /tmp/race.1 /tmp/race.2; do
+		[ "$(cat $f)" = 0 ] && won=$((won + 1))
+	done
+	echo "$won $(bc_count)"
+}
+
+n=1
+while [ $n -le 10 ]; do
+	out=$(race_round)
+	check_eq "round $n: exactly one register succeeds" 1 "${out% *}"
+	check_eq "round $n: exactly one bcache device" 1 "${out#* }"
+	check "round $n: stop it" bc_stop "$(bc_name_of vda)"
+	n=$((n + 1))
+done
+check_eq "no bcache device left" 0 "$(bc_count)"
+check "module unloads" rmmod bcache
