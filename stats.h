@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hit/miss accounting: the stats_total, stats_five_minute, stats_hour and
+ * stats_day directories of every backing device and cache set.
+ *
+ * The request path only bumps per-object atomic counters (cheap, no lock);
+ * a periodic worker folds them into the four windows and decays the
+ * windows, so the hot path never touches the windows themselves. This file
+ * knows nothing of devices or cache sets: the request path calls the
+ * bch_account_*() functions on each accounting object a request counts for.
+ */
+#ifndef _BCACHE_STATS_H
+#define _BCACHE_STATS_H
+
+#include <linux/atomic.h>
+#include <linux/kobject.h>
+#include <linux/workqueue.h>
+
+enum bch_stat {
+	BCH_STAT_HITS,
+	BCH_STAT_MISSES,
+	BCH_STAT_BYPASS_HITS,
+	BCH_STAT_BYPASS_MISSES,
+	BCH_STAT_MISS_COLLISIONS,
+	BCH_STAT_SECTORS_BYPASSED,
+	BCH_STAT_NR,
+};
+
+enum bch_stat_window {
+	BCH_WINDOW_TOTAL,
+	BCH_WINDOW_FIVE_MINUTE,
+	BCH_WINDOW_HOUR,
+	BCH_WINDOW_DAY,
+	BCH_WINDOW_NR,
+};
+
+/* One stats_* directory: decayed sums, in 1/65536ths to keep precision. */
+struct bch_stat_window_data {
+	struct kobject		kobj;
+	unsigned long		sum[BCH_STAT_NR];
+	unsigned int		ticks;	/* since the last decay */
+};
+
+struct bch_accounting {
+	atomic_t		pending[BCH_STAT_NR];
+	struct bch_stat_window_data window[BCH_WINDOW_NR];
+	struct delayed_work	fold_work;
+	bool			kobjs_added;
+};
+
+void bch_accounting_init(struct bch_accounting *acc);
+int bch_accounting_add_kobjs(struct bch_accounting *acc,
+			     struct kobject *parent);
+void bch_accounting_clear(struct bch_accounting *acc);
+void bch_accounting_destroy(struct bch_accounting *acc);
+
+static inline void bch_account_lookup(struct bch_accounting *acc, bool hit,
+				      bool bypass)
+{
+	enum bch_stat s = bypass ? (hit ? BCH_STAT_BYPASS_HITS :
+					  BCH_STAT_BYPASS_MISSES)
+				 : (hit ? BCH_STAT_HITS : BCH_STAT_MISSES);
+
+	atomic_inc(&acc->pending[s]);
+}
+
+static inline void bch_account_miss_collision(struct bch_accounting *acc)
+{
+	atomic_inc(&acc->pending[BCH_STAT_MISS_COLLISIONS]);
+}
+
+static inline void bch_account_bypassed(struct bch_accounting *acc,
+					unsigned int sectors)
+{
+	atomic_add(sectors, &acc->pending[BCH_STAT_SECTORS_BYPASSED]);
+}
+
+#endif /* _BCACHE_STATS_H */
