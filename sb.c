@@ -80,7 +80,7 @@ static const char *check_features(const struct cache_sb *sb)
 static const char *check_cache_geometry(const struct cache_sb *sb,
 					const struct bch_sb_dev_info *dev)
 {
-	u64 bytes_needed;
+	u64 sectors_needed;
 	unsigned int i;
 
 	if (sb->nbuckets > LONG_MAX)
@@ -96,8 +96,8 @@ static const char *check_cache_geometry(const struct cache_sb *sb,
 	if (sb->bucket_size < SB_PAGE_SECTORS)
 		return "Bad bucket size (smaller than page size)";
 	if (check_mul_overflow((u64)sb->bucket_size, sb->nbuckets,
-			       &bytes_needed) ||
-	    dev->capacity < bytes_needed)
+			       &sectors_needed) ||
+	    dev->capacity < sectors_needed)
 		return "Invalid superblock: device too small";
 	if (all_zero(sb->set_uuid, sizeof(sb->set_uuid)))
 		return "Bad UUID";
@@ -123,9 +123,6 @@ static const char *decode_cache(struct cache_sb *sb,
 	const char *err;
 
 	if (sb->version == BCACHE_SB_VERSION_CDEV_WITH_FEATURES) {
-		sb->feature_compat = le64_to_cpu(d->feature_compat);
-		sb->feature_incompat = le64_to_cpu(d->feature_incompat);
-		sb->feature_ro_compat = le64_to_cpu(d->feature_ro_compat);
 		err = check_features(sb);
 		if (err)
 			return err;
@@ -194,6 +191,17 @@ static const char *decode_common(struct cache_sb *sb,
 
 	for (i = 0; i < sb->keys; i++)
 		sb->d[i] = le64_to_cpu(d->d[i]);
+
+	/*
+	 * Kept for every featured version, so that bch_sb_encode() writes
+	 * back what it read; only cache devices are refused for unknown ones
+	 * (upstream checks no feature of a backing device).
+	 */
+	if (sb->version >= BCACHE_SB_VERSION_CDEV_WITH_FEATURES) {
+		sb->feature_compat = le64_to_cpu(d->feature_compat);
+		sb->feature_incompat = le64_to_cpu(d->feature_incompat);
+		sb->feature_ro_compat = le64_to_cpu(d->feature_ro_compat);
+	}
 	return NULL;
 }
 
