@@ -27,6 +27,12 @@ static bool closure_has_refs(unsigned int state)
 	return state & CLOSURE_REFS;
 }
 
+/* Dropping more references than are left: the closure is already gone. */
+static bool closure_sub_underflows(unsigned int old, unsigned int v)
+{
+	return (v & CLOSURE_REFS) > (old & CLOSURE_REFS);
+}
+
 /*
  * Says what is wrong with taking @v off a state word that held @old, or
  * NULL when the step is legal. @v is references plus flag changes, so its
@@ -37,7 +43,7 @@ VISIBLE_IF_KUNIT const char *bch_closure_check_sub(unsigned int old,
 {
 	unsigned int now = old - v;
 
-	if ((v & CLOSURE_REFS) > (old & CLOSURE_REFS))
+	if (closure_sub_underflows(old, v))
 		return "reference dropped on a closure that has none left";
 	if (now & (CLOSURE_GUARDS | CLOSURE_SPARE))
 		return "state flag set or cleared twice";
@@ -94,8 +100,8 @@ static void closure_drop(struct closure *cl, unsigned int v,
 		if (unlikely(why)) {
 			WARN_ONCE(1, "bcache: closure %p from %pS: %s (%#x - %#x)\n",
 				  cl, (void *)caller, why, old, v);
-			/* An underflow is a use after free: hands off. */
-			if ((v & CLOSURE_REFS) > (old & CLOSURE_REFS))
+			/* Whatever @cl was, it is not ours to finish. */
+			if (closure_sub_underflows(old, v))
 				return;
 		}
 
@@ -167,9 +173,9 @@ void bch_closure_queue(struct closure *cl)
 	}
 
 	/*
-	 * The work item is set up anew each time: the previous run of this
-	 * closure may have been on another workqueue, and the worker that ran
-	 * it no longer looks at it once fn has been called.
+	 * Set up afresh each time, as fn changes from step to step; the
+	 * worker that ran the previous step let go of the item when it called
+	 * that step's fn.
 	 */
 	INIT_WORK(&cl->work, cl->fn);
 	WARN_ONCE(!queue_work(cl->wq, &cl->work),
@@ -192,7 +198,7 @@ bool bch_closure_wait(struct closure_waitlist *list, struct closure *cl,
 		return false;
 
 	closure_note_waiting(cl, ip);
-	/* The flag and the list's reference are in place before a waker can see us. */
+	/* Flag and reference first: a waker may release us at once. */
 	atomic_add(CLOSURE_WAITING + 1, &cl->remaining);
 	llist_add(&cl->wait_node, &list->list);
 	return true;
