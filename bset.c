@@ -26,6 +26,7 @@
 #include <linux/mm.h>
 #include <linux/prefetch.h>
 #include <linux/random.h>
+#include <linux/ratelimit.h>
 #include <linux/sched/clock.h>
 
 /* Exponent value that marks a node whose key could not be packed. */
@@ -504,13 +505,16 @@ void bch_bset_fix_invalidated_key(struct btree_keys *b, struct bkey *k)
 
 	cl = cacheline_of(t, k);
 
-	if (k == bset_start(t->data)) {
-		node_build_spine(t, 1, false);
-	} else if (bkey_next(k) == bset_bkey_last(t->data)) {
+	if (bkey_next(k) == bset_bkey_last(t->data) &&
+	    k != bset_start(t->data)) {
 		t->end[0] = k->high;
 		t->end[1] = k->low;
 		node_build_spine(t, 1, true);
 		return;
+	}
+
+	if (k == bset_start(t->data)) {
+		node_build_spine(t, 1, false);
 	} else {
 		j = cacheline_node_or_zero(t, cl);
 		if (j && k == node_key(t, j))
@@ -866,9 +870,7 @@ void bch_btree_iter_init(struct btree_iter *iter, struct btree_keys *b,
 			 unsigned int nsets)
 {
 	min_heap_init(&iter->heap, iter->sets, nsets);
-#ifdef CONFIG_BCACHE_DEBUG
 	iter->b = b;
-#endif
 }
 
 void bch_btree_iter_push(struct btree_iter *iter, struct bkey *k,
@@ -901,19 +903,35 @@ static struct bkey *iter_seek(struct btree_keys *b, struct btree_iter *iter,
 	return pos;
 }
 
+static void iter_stack_reset(struct btree_keys *b,
+			     struct btree_iter_stack *iter)
+{
+	min_heap_init(&iter->iter.heap, iter->stack_data, MAX_BSETS);
+	iter->iter.b = b;
+}
+
 struct bkey *bch_btree_iter_stack_init(struct btree_keys *b,
 				       struct btree_iter_stack *iter,
 				       struct bkey *search)
 {
-	min_heap_init(&iter->iter.heap, iter->stack_data, MAX_BSETS);
-#ifdef CONFIG_BCACHE_DEBUG
-	iter->iter.b = b;
-#endif
+	iter_stack_reset(b, iter);
 	return iter_seek(b, &iter->iter, search, 0);
 }
 
+struct btree_iter *bch_btree_iter_stack_begin(struct btree_keys *b,
+					      struct btree_iter_stack *iter)
+{
+	bch_btree_iter_stack_init(b, iter, NULL);
+	return &iter->iter;
+}
+
 #ifdef CONFIG_BCACHE_DEBUG
-/* Keys of one set must never go backwards; a set that does is corrupt. */
+/*
+ * Keys of one set must never go backwards; a set that does is corrupt
+ * (possibly as read from disk, so this is logged, not a warning).
+ */
+static DEFINE_RATELIMIT_STATE(order_report_rs, 5 * HZ, 1);
+
 static void iter_check_order(struct btree_iter *iter)
 {
 	struct btree_keys *b = iter->b;
@@ -924,9 +942,10 @@ static void iter_check_order(struct btree_iter *iter)
 		return;
 
 	next_start = START_KEY(next);
-	if (bkey_cmp(k, b->ops->is_extents ? &next_start : next) > 0) {
+	if (bkey_cmp(k, b->ops->is_extents ? &next_start : next) > 0 &&
+	    __ratelimit(&order_report_rs)) {
 		bch_dump_bucket(b);
-		WARN(1, "bcache: key skipped backwards\n");
+		pr_err("key skipped backwards\n");
 	}
 }
 #else
@@ -949,7 +968,8 @@ static struct bkey *iter_take(struct btree_iter *iter,
 	ret = top->k;
 	top->k = bkey_next(ret);
 	if (top->k > top->end) {
-		WARN_ONCE(1, "bcache: bset was corrupt!\n");
+		/* The last key claimed more words than its set has. */
+		pr_err_ratelimited("bset was corrupt!\n");
 		top->k = top->end;
 	}
 
@@ -1000,11 +1020,11 @@ int bch_bset_sort_state_init(struct bset_sort_state *state,
 static void merge_into(struct btree_keys *b, struct bset *out,
 		       struct btree_iter *iter, bool fixup, bool remove_stale)
 {
+	BKEY_PADDED(k) spare;
 	const struct btree_keys_ops *ops = b->ops;
 	void *order_arg = (void *)ops;
 	ptr_filter_fn drop = remove_stale ? bch_ptr_bad : bch_ptr_invalid;
 	struct bkey *k, *last = NULL;
-	BKEY_PADDED(k) spare;
 
 	/* Keys were pushed in plain key order; re-heap in merge order. */
 	min_heapify_all(&iter->heap, &iter_sort_order, order_arg);
@@ -1079,6 +1099,17 @@ static void sort_sets(struct btree_keys *b, struct btree_iter *iter,
 		bch_time_stats_update(&state->time, started);
 }
 
+/*
+ * A node just read: @iter holds all its sets, which may overlap (older
+ * writes are never rewritten), so the merge also resolves overlaps.
+ */
+void bch_btree_sort_and_fix_extents(struct btree_keys *b,
+				    struct btree_iter *iter,
+				    struct bset_sort_state *state)
+{
+	sort_sets(b, iter, 0, b->page_order, true, state);
+}
+
 void bch_btree_sort_partial(struct btree_keys *b, unsigned int start,
 			    struct bset_sort_state *state)
 {
@@ -1086,10 +1117,7 @@ void bch_btree_sort_partial(struct btree_keys *b, unsigned int start,
 	struct btree_iter_stack iter;
 	int before = bch_count_data(b);
 
-	min_heap_init(&iter.iter.heap, iter.stack_data, MAX_BSETS);
-#ifdef CONFIG_BCACHE_DEBUG
-	iter.iter.b = b;
-#endif
+	iter_stack_reset(b, &iter);
 	iter_seek(b, &iter.iter, NULL, start);
 
 	if (start) {
@@ -1103,29 +1131,29 @@ void bch_btree_sort_partial(struct btree_keys *b, unsigned int start,
 
 	sort_sets(b, &iter.iter, start, order, false, state);
 
-	EBUG_ON(before >= 0 && bch_count_data(b) != before);
+	/* Sorting may drop and merge keys, but never data. */
+	if (before >= 0)
+		EBUG_ON(bch_count_data(b) != before);
 }
 
-void bch_btree_sort_and_fix_extents(struct btree_keys *b,
-				    struct btree_iter *iter,
-				    struct bset_sort_state *state)
-{
-	sort_sets(b, iter, 0, b->page_order, true, state);
-}
-
-/* Sort @b into @new's first set, also dropping keys that are bad. */
+/*
+ * Compact @b into the first set of @new (a node being rewritten), also
+ * dropping keys that are bad rather than only invalid. @new's index is
+ * left empty: its owner builds it once the node is complete.
+ */
 void bch_btree_sort_into(struct btree_keys *b, struct btree_keys *new,
 			 struct bset_sort_state *state)
 {
-	u64 started = local_clock();
 	struct btree_iter_stack iter;
+	struct btree_iter *all;
+	u64 started;
 
-	bch_btree_iter_stack_init(b, &iter, NULL);
-	merge_into(b, new->set->data, &iter.iter, false, true);
-	bch_time_stats_update(&state->time, started);
-
-	/* The caller builds @new's index once it has finished the node. */
 	new->set->size = 0;
+
+	started = local_clock();
+	all = bch_btree_iter_stack_begin(b, &iter);
+	merge_into(b, new->set->data, all, false, true);
+	bch_time_stats_update(&state->time, started);
 }
 
 /*
@@ -1188,18 +1216,19 @@ void bch_btree_keys_stats(struct btree_keys *b, struct bset_stats *stats)
 void bch_dump_bset(struct btree_keys *b, struct bset *i, unsigned int set)
 {
 	struct bkey *end = bset_bkey_last(i), *k, *next;
+	char buf[160];
 
 	for (k = bset_start(i); k < end; k = next) {
 		struct bkey next_start;
 
 		next = bkey_next(k);
-		pr_err("block %u key %u/%u: ", set,
-		       (unsigned int)((u64 *)k - (u64 *)i->d), bset_u64s(i));
-
 		if (b->ops->key_dump)
-			b->ops->key_dump(b, k);
+			b->ops->key_dump(b, k, buf, sizeof(buf));
 		else
-			pr_cont("%u:%llu\n", KEY_INODE(k), KEY_OFFSET(k));
+			scnprintf(buf, sizeof(buf), "%u:%llu", KEY_INODE(k),
+				  KEY_OFFSET(k));
+		pr_err("block %u key %u/%u: %s\n", set,
+		       (unsigned int)((__le64 *)k - i->d), bset_u64s(i), buf);
 
 		if (next >= end)
 			continue;
@@ -1211,14 +1240,17 @@ void bch_dump_bset(struct btree_keys *b, struct bset *i, unsigned int set)
 
 #ifdef CONFIG_BCACHE_DEBUG
 
+/* Every set of the node, each tagged with the sector it starts at. */
 void bch_dump_bucket(struct btree_keys *b)
 {
-	unsigned int i;
+	struct bset_tree *t, *last = bset_tree_last(b);
 
 	console_lock();
-	for (i = 0; i <= b->nsets; i++)
-		bch_dump_bset(b, b->set[i].data,
-			      bset_sector_offset(b, b->set[i].data));
+	for (t = b->set; t <= last; t++) {
+		unsigned int sector = bset_sector_offset(b, t->data);
+
+		bch_dump_bset(b, t->data, sector);
+	}
 	console_unlock();
 }
 
@@ -1259,12 +1291,15 @@ static const char *check_next_key(struct btree_keys *b, struct bkey *p,
 	return !*skip && p && bkey_cmp(p, &ks) > 0 ? "Overlapping keys" : NULL;
 }
 
-void __bch_check_keys(struct btree_keys *b, const char *fmt, ...)
+void bch_check_keys(struct btree_keys *b, const char *fmt, ...)
 {
 	struct btree_iter_stack iter;
 	struct bkey *k, *p = NULL;
 	const char *err = NULL;
 	va_list args;
+
+	if (!btree_keys_expensive_checks(b))
+		return;
 
 	for_each_key(b, k, &iter) {
 		bool skip = false;
@@ -1283,7 +1318,7 @@ void __bch_check_keys(struct btree_keys *b, const char *fmt, ...)
 	va_start(args, fmt);
 	vprintk(fmt, args);
 	va_end(args);
-	WARN(1, "bcache: bch_check_keys error: %s\n", err);
+	WARN(1, "bcache: %s error: %s\n", __func__, err);
 }
 
 #endif /* CONFIG_BCACHE_DEBUG */

@@ -126,6 +126,39 @@ struct btree_iter_set {
  * bch_btree_keys_ops (extents.c).
  */
 struct btree_keys_ops {
+	/* Keys are extents: they are ordered and compared by their start. */
+	bool		is_extents;
+
+	void		(*key_to_text)(char *buf, size_t size,
+				       const struct bkey *k);
+	/*
+	 * Try to extend @l by @r (already known to be adjacent with equal
+	 * headers). True if @l now covers both. NULL: keys never merge.
+	 */
+	bool		(*key_merge)(struct btree_keys *bk,
+				     struct bkey *l, struct bkey *r);
+	/* Key that may legitimately exist but points at nothing useful. */
+	bool		(*key_bad)(struct btree_keys *bk,
+				   const struct bkey *k);
+	/* Malformed key: drop it, it should never have been written. */
+	bool		(*key_invalid)(struct btree_keys *bk,
+				       const struct bkey *k);
+
+	/* key_to_text plus what the cache set knows of it, for dumps. */
+	void		(*key_dump)(struct btree_keys *keys,
+				    const struct bkey *k,
+				    char *buf, size_t size);
+
+	/*
+	 * Makes room for @insert among the node's keys (trimming what it
+	 * overwrites). True means: do not insert it (the compare-and-replace
+	 * against @replace_key failed).
+	 */
+	bool		(*insert_fixup)(struct btree_keys *b,
+					struct bkey *insert,
+					struct btree_iter *iter,
+					struct bkey *replace_key);
+
 	/*
 	 * Merge order for sorting: true when @l has to come out before @r.
 	 * Must be a strict total order over the iterator's entries (ties
@@ -136,38 +169,10 @@ struct btree_keys_ops {
 	/*
 	 * Called while merging with the iterator's heap in sort order: may
 	 * trim keys so that the output does not overlap, and may return a key
-	 * (copied into @tmp) to emit before the iterator's head.
+	 * (copied into @tmp) to emit before the iterator's head. May be NULL.
 	 */
 	struct bkey	*(*sort_fixup)(struct btree_iter *iter,
 				       struct bkey *tmp);
-	/*
-	 * Makes room for @insert among the node's keys (trimming what it
-	 * overwrites). True means: do not insert it (the compare-and-replace
-	 * against @replace_key failed).
-	 */
-	bool		(*insert_fixup)(struct btree_keys *b,
-					struct bkey *insert,
-					struct btree_iter *iter,
-					struct bkey *replace_key);
-	/* Malformed key: drop it, it should never have been written. */
-	bool		(*key_invalid)(struct btree_keys *bk,
-				       const struct bkey *k);
-	/* Key that may legitimately exist but points at nothing useful. */
-	bool		(*key_bad)(struct btree_keys *bk,
-				   const struct bkey *k);
-	/*
-	 * Try to extend @l by @r (already known to be adjacent with equal
-	 * headers). True if @l now covers both.
-	 */
-	bool		(*key_merge)(struct btree_keys *bk,
-				     struct bkey *l, struct bkey *r);
-	void		(*key_to_text)(char *buf, size_t size,
-				       const struct bkey *k);
-	void		(*key_dump)(struct btree_keys *keys,
-				    const struct bkey *k);
-
-	/* Keys are extents: they are ordered and compared by their start. */
-	bool		is_extents;
 };
 
 struct btree_keys {
@@ -218,7 +223,9 @@ static inline bool bset_written(struct btree_keys *b, struct bset_tree *t)
 
 static inline bool bkey_written(struct btree_keys *b, struct bkey *k)
 {
-	return !b->last_set_unwritten || k < bset_start(b->set[b->nsets].data);
+	struct bset *open = b->set[b->nsets].data;
+
+	return !b->last_set_unwritten || k < bset_start(open);
 }
 
 static inline unsigned int bset_byte_offset(struct btree_keys *b,
@@ -285,22 +292,41 @@ static inline void bch_btree_keys_set_checker(struct btree_keys *b,
 	b->checker = checker;
 }
 
+/* Open a new set at @i (the node's start for its first set). */
 void bch_bset_init_next(struct btree_keys *b, struct bset *i, u64 magic);
+/* Freeze the open set: build its search tree. */
 void bch_bset_build_written_tree(struct btree_keys *b);
-void bch_bset_fix_invalidated_key(struct btree_keys *b, struct bkey *k);
-bool bch_bkey_try_merge(struct btree_keys *b, struct bkey *l, struct bkey *r);
-bool bch_bset_insert(struct btree_keys *b, struct bkey *where,
-		     struct bkey *insert);
+
+/* What bch_btree_insert_key() did with the key. */
+enum {
+	BTREE_INSERT_STATUS_NO_INSERT	= 0,	/* refused: full or replaced */
+	BTREE_INSERT_STATUS_INSERT	= 1,
+	BTREE_INSERT_STATUS_BACK_MERGE	= 2,	/* grew the key before it */
+	BTREE_INSERT_STATUS_OVERWROTE	= 3,	/* unused, kept for numbering */
+	BTREE_INSERT_STATUS_FRONT_MERGE	= 4,	/* absorbed the key after it */
+};
+
 unsigned int bch_btree_insert_key(struct btree_keys *b, struct bkey *k,
 				  struct bkey *replace_key);
+bool bch_bset_insert(struct btree_keys *b, struct bkey *where,
+		     struct bkey *insert);
+/* A key of a frozen set was trimmed in place: refresh its tree. */
+void bch_bset_fix_invalidated_key(struct btree_keys *b, struct bkey *k);
+bool bch_bkey_try_merge(struct btree_keys *b, struct bkey *l, struct bkey *r);
 
-enum {
-	BTREE_INSERT_STATUS_NO_INSERT = 0,
-	BTREE_INSERT_STATUS_INSERT,
-	BTREE_INSERT_STATUS_BACK_MERGE,
-	BTREE_INSERT_STATUS_OVERWROTE,
-	BTREE_INSERT_STATUS_FRONT_MERGE,
-};
+/* Lookup within one set: the first key strictly greater than @search. */
+struct bkey *__bch_bset_search(struct btree_keys *b, struct bset_tree *t,
+			       const struct bkey *search);
+
+/* As __bch_bset_search(); a NULL @search means the set's first key. */
+static inline struct bkey *bch_bset_search(struct btree_keys *b,
+					   struct bset_tree *t,
+					   const struct bkey *search)
+{
+	if (!search)
+		return bset_start(t->data);
+	return __bch_bset_search(b, t, search);
+}
 
 /*
  * Node iterator: a min-heap (<linux/min_heap.h>) of the sets' next keys.
@@ -311,9 +337,8 @@ DEFINE_MIN_HEAP(struct btree_iter_set, btree_iter_heap);
 
 struct btree_iter {
 	struct btree_iter_heap	heap;
-#ifdef CONFIG_BCACHE_DEBUG
+	/* The node iterated, for for_each_key_filter() and debug checks. */
 	struct btree_keys	*b;
-#endif
 	struct btree_iter_set	sets[];
 };
 
@@ -363,25 +388,19 @@ struct bkey *bch_btree_iter_stack_init(struct btree_keys *b,
 				       struct btree_iter_stack *iter,
 				       struct bkey *search);
 
-struct bkey *__bch_bset_search(struct btree_keys *b, struct bset_tree *t,
-			       const struct bkey *search);
+/* Start iterating all of @b from its first key; returns the iterator. */
+struct btree_iter *bch_btree_iter_stack_begin(struct btree_keys *b,
+					      struct btree_iter_stack *iter);
 
-/* The first key of @t strictly greater than @search (or the start). */
-static inline struct bkey *bch_bset_search(struct btree_keys *b,
-					   struct bset_tree *t,
-					   const struct bkey *search)
-{
-	return search ? __bch_bset_search(b, t, search) : bset_start(t->data);
-}
+#define for_each_key_filter(keys, k, stack_iter, filter)		\
+	for (struct btree_iter *__it =					\
+		bch_btree_iter_stack_begin((keys), (stack_iter));	\
+	     ((k) = bch_btree_iter_next_filter(__it, __it->b, (filter)));)
 
-#define for_each_key_filter(b, k, stack_iter, filter)			\
-	for (bch_btree_iter_stack_init((b), (stack_iter), NULL);	\
-	     ((k) = bch_btree_iter_next_filter(&((stack_iter)->iter),	\
-					       (b), filter));)
-
-#define for_each_key(b, k, stack_iter)					\
-	for (bch_btree_iter_stack_init((b), (stack_iter), NULL);	\
-	     ((k) = bch_btree_iter_next(&((stack_iter)->iter)));)
+#define for_each_key(keys, k, stack_iter)				\
+	for (struct btree_iter *__it =					\
+		bch_btree_iter_stack_begin((keys), (stack_iter));	\
+	     ((k) = bch_btree_iter_next(__it));)
 
 /* Sorting */
 
@@ -396,15 +415,12 @@ struct bset_sort_state {
 	struct time_stats	time;
 };
 
-void bch_bset_sort_state_free(struct bset_sort_state *state);
+/* One per cache set, sized for its largest node. */
 int bch_bset_sort_state_init(struct bset_sort_state *state,
 			     unsigned int page_order);
-void bch_btree_sort_lazy(struct btree_keys *b, struct bset_sort_state *state);
-void bch_btree_sort_into(struct btree_keys *b, struct btree_keys *new,
-			 struct bset_sort_state *state);
-void bch_btree_sort_and_fix_extents(struct btree_keys *b,
-				    struct btree_iter *iter,
-				    struct bset_sort_state *state);
+void bch_bset_sort_state_free(struct bset_sort_state *state);
+
+/* Merge sets start .. nsets into set start (all of them for 0). */
 void bch_btree_sort_partial(struct btree_keys *b, unsigned int start,
 			    struct bset_sort_state *state);
 
@@ -414,10 +430,22 @@ static inline void bch_btree_sort(struct btree_keys *b,
 	bch_btree_sort_partial(b, 0, state);
 }
 
+/* After writing the open set: freeze it, merging sets if worthwhile. */
+void bch_btree_sort_lazy(struct btree_keys *b, struct bset_sort_state *state);
+void bch_btree_sort_and_fix_extents(struct btree_keys *b,
+				    struct btree_iter *iter,
+				    struct bset_sort_state *state);
+void bch_btree_sort_into(struct btree_keys *b, struct btree_keys *new,
+			 struct bset_sort_state *state);
+
+/* What sysfs reports of a node's sets and search trees (summed). */
 struct bset_stats {
-	size_t sets_written, sets_unwritten;
-	size_t bytes_written, bytes_unwritten;
-	size_t floats, failed;
+	size_t sets_written;
+	size_t bytes_written;
+	size_t sets_unwritten;
+	size_t bytes_unwritten;
+	size_t floats;		/* search tree nodes */
+	size_t failed;		/* ... that could not be packed */
 };
 
 void bch_btree_keys_stats(struct btree_keys *b, struct bset_stats *stats);
@@ -473,20 +501,27 @@ static inline bool bkey_predecessor(const struct bkey *k, struct bkey *out)
 	return true;
 }
 
-static inline bool bch_ptr_invalid(struct btree_keys *b, const struct bkey *k)
+/* Key-type dispatch: see struct btree_keys_ops. */
+static inline void bch_bkey_to_text(struct btree_keys *b, char *buf,
+				    size_t size, const struct bkey *k)
 {
-	return b->ops->key_invalid(b, k);
+	const struct btree_keys_ops *ops = b->ops;
+
+	ops->key_to_text(buf, size, k);
 }
 
 static inline bool bch_ptr_bad(struct btree_keys *b, const struct bkey *k)
 {
-	return b->ops->key_bad(b, k);
+	const struct btree_keys_ops *ops = b->ops;
+
+	return ops->key_bad(b, k);
 }
 
-static inline void bch_bkey_to_text(struct btree_keys *b, char *buf,
-				    size_t size, const struct bkey *k)
+static inline bool bch_ptr_invalid(struct btree_keys *b, const struct bkey *k)
 {
-	b->ops->key_to_text(buf, size, k);
+	const struct btree_keys_ops *ops = b->ops;
+
+	return ops->key_invalid(b, k);
 }
 
 /* Same flags and pointer count: the precondition for merging two keys. */
@@ -521,46 +556,12 @@ struct keylist {
 	u64			inline_keys[KEYLIST_INLINE];
 };
 
-static inline void bch_keylist_init(struct keylist *l)
+static inline bool keylist_is_inline(const struct keylist *l)
 {
-	l->keys_p = l->inline_keys;
-	l->top_p = l->inline_keys;
+	return l->keys_p == l->inline_keys;
 }
 
-/* A list that is just @k (which the caller owns); never realloc it. */
-static inline void bch_keylist_init_single(struct keylist *l, struct bkey *k)
-{
-	l->keys = k;
-	l->top = bkey_next(k);
-}
-
-static inline void bch_keylist_push(struct keylist *l)
-{
-	l->top = bkey_next(l->top);
-}
-
-static inline void bch_keylist_add(struct keylist *l, struct bkey *k)
-{
-	bkey_copy(l->top, k);
-	bch_keylist_push(l);
-}
-
-static inline bool bch_keylist_empty(struct keylist *l)
-{
-	return l->top == l->keys;
-}
-
-static inline void bch_keylist_reset(struct keylist *l)
-{
-	l->top = l->keys;
-}
-
-static inline void bch_keylist_free(struct keylist *l)
-{
-	if (l->keys_p != l->inline_keys)
-		kfree(l->keys_p);
-}
-
+/* Length of the list in u64s, and in bytes. */
 static inline size_t bch_keylist_nkeys(struct keylist *l)
 {
 	return l->top_p - l->keys_p;
@@ -568,7 +569,49 @@ static inline size_t bch_keylist_nkeys(struct keylist *l)
 
 static inline size_t bch_keylist_bytes(struct keylist *l)
 {
-	return bch_keylist_nkeys(l) * sizeof(u64);
+	return sizeof(u64) * bch_keylist_nkeys(l);
+}
+
+static inline bool bch_keylist_empty(struct keylist *l)
+{
+	return !bch_keylist_nkeys(l);
+}
+
+/* Forget the keys, keeping the memory. */
+static inline void bch_keylist_reset(struct keylist *l)
+{
+	l->top_p = l->keys_p;
+}
+
+static inline void bch_keylist_init(struct keylist *l)
+{
+	l->keys_p = l->inline_keys;
+	bch_keylist_reset(l);
+}
+
+/* A list that is just @k (which the caller owns); never realloc it. */
+static inline void bch_keylist_init_single(struct keylist *l, struct bkey *k)
+{
+	l->keys = k;
+	l->top_p = l->keys_p + bkey_u64s(k);
+}
+
+/* Take in the key the caller has written at l->top. */
+static inline void bch_keylist_push(struct keylist *l)
+{
+	l->top_p += bkey_u64s(l->top);
+}
+
+static inline void bch_keylist_add(struct keylist *l, struct bkey *k)
+{
+	memcpy(l->top, k, bkey_bytes(k));
+	bch_keylist_push(l);
+}
+
+static inline void bch_keylist_free(struct keylist *l)
+{
+	if (!keylist_is_inline(l))
+		kfree(l->keys_p);
 }
 
 struct bkey *bch_keylist_pop(struct keylist *l);
@@ -581,13 +624,17 @@ void bch_dump_bset(struct btree_keys *b, struct bset *i, unsigned int set);
 
 #ifdef CONFIG_BCACHE_DEBUG
 int __bch_count_data(struct btree_keys *b);
-void __printf(2, 3) __bch_check_keys(struct btree_keys *b,
-				     const char *fmt, ...);
+/*
+ * With expensive_debug_checks on: warn and dump the node if its keys are
+ * out of order, overlap or repeat; @fmt says who asked.
+ */
+void __printf(2, 3) bch_check_keys(struct btree_keys *b,
+				   const char *fmt, ...);
 void bch_dump_bucket(struct btree_keys *b);
 #else
 static inline int __bch_count_data(struct btree_keys *b) { return -1; }
 static inline __printf(2, 3)
-void __bch_check_keys(struct btree_keys *b, const char *fmt, ...) {}
+void bch_check_keys(struct btree_keys *b, const char *fmt, ...) {}
 static inline void bch_dump_bucket(struct btree_keys *b) {}
 #endif
 
@@ -604,11 +651,5 @@ static inline int bch_count_data(struct btree_keys *b)
 {
 	return btree_keys_expensive_checks(b) ? __bch_count_data(b) : -1;
 }
-
-#define bch_check_keys(b, ...)						\
-do {									\
-	if (btree_keys_expensive_checks(b))				\
-		__bch_check_keys(b, __VA_ARGS__);			\
-} while (0)
 
 #endif /* _BCACHE_BSET_H */

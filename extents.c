@@ -182,11 +182,8 @@ static const char *key_status(struct bch_ptr_checker *pc,
 
 	if (!KEY_INODE(k) && !KEY_OFFSET(k))
 		return "bad, null key";
-	if (!KEY_PTRS(k))
-		return "bad, no pointers";
-	if (!KEY_SIZE(k))
-		return "zeroed key";
-	return "";
+	return !KEY_PTRS(k) ? "bad, no pointers" :
+	       !KEY_SIZE(k) ? "zeroed key" : "";
 }
 
 /* Log an inconsistency and hand it to the cache set. */
@@ -216,26 +213,29 @@ static void report_bad_key(struct bch_ptr_checker *pc, const char *what,
 			    key_status(pc, k));
 }
 
-static void key_dump(struct btree_keys *bk, const struct bkey *k)
+/* The key, each pointer's bucket (and its priority) and the key's status. */
+static void key_dump(struct btree_keys *bk, const struct bkey *k,
+		     char *buf, size_t size)
 {
 	struct bch_ptr_checker *pc = bk->checker;
 	const struct bch_ptr_checker_ops *ops = checker_ops(pc);
-	char buf[KEY_TEXT_LEN];
-	unsigned int i;
+	struct text_out out = { .pos = buf, .end = buf + size };
+	char text[KEY_TEXT_LEN];
+	unsigned int i, nptrs = min_t(unsigned int, KEY_PTRS(k), KEY_MAX_PTRS);
 
-	bch_extent_to_text(buf, sizeof(buf), k);
-	pr_cont(" %s", buf);
+	bch_extent_to_text(text, sizeof(text), k);
+	text_add(&out, "%s", text);
 
-	for (i = 0; has_geometry(pc) && i < KEY_PTRS(k); i++) {
+	for (i = 0; has_geometry(pc) && i < nptrs; i++) {
 		u64 bucket = bch_ptr_bucket(pc, k, i);
 
-		pr_cont(" bucket %llu", bucket);
+		text_add(&out, " bucket %llu", bucket);
 		if (ops && ops->bucket_prio && bucket >= pc->first_bucket &&
 		    bucket < pc->nbuckets)
-			pr_cont(" prio %i", ops->bucket_prio(pc, k, i));
+			text_add(&out, " prio %i", ops->bucket_prio(pc, k, i));
 	}
 
-	pr_cont(" %s\n", key_status(pc, k));
+	text_add(&out, " %s", key_status(pc, k));
 }
 
 static bool expensive_ptr_checks(struct btree_keys *bk, const struct bkey *k,
@@ -310,19 +310,11 @@ static bool btree_ptr_insert_fixup(struct btree_keys *bk, struct bkey *insert,
 {
 	const struct bch_ptr_checker_ops *ops = checker_ops(bk->checker);
 
-	if (!KEY_OFFSET(insert) && ops && ops->btree_ptr_insert)
+	/* Never refuses: child pointers have no overlaps to resolve. */
+	if (ops && ops->btree_ptr_insert && !KEY_OFFSET(insert))
 		ops->btree_ptr_insert(bk, insert);
 	return false;
 }
-
-const struct btree_keys_ops bch_btree_keys_ops = {
-	.sort_cmp	= btree_ptr_sort_cmp,
-	.insert_fixup	= btree_ptr_insert_fixup,
-	.key_invalid	= btree_ptr_invalid,
-	.key_bad	= btree_ptr_bad,
-	.key_to_text	= bch_extent_to_text,
-	.key_dump	= key_dump,
-};
 
 /* Extents */
 
@@ -445,6 +437,25 @@ static bool replace_matches(const struct bkey *k,
 	return true;
 }
 
+/* Add a second copy of @k to the open set; return it (NULL if full). */
+static struct bkey *extent_second_copy(struct btree_keys *b, struct bkey *k,
+				       const struct bkey *insert)
+{
+	struct bkey *where;
+
+	if (!bkey_written(b, k)) {
+		BKEY_PADDED(key) copy;
+
+		/* Right behind the original: the open set stays sorted. */
+		bkey_copy(&copy.key, k);
+		return bch_bset_insert(b, k, &copy.key) ? bkey_next(k) : NULL;
+	}
+
+	/* Where the back half will sort: after everything up to @insert. */
+	where = bch_bset_search(b, bset_tree_last(b), insert);
+	return bch_bset_insert(b, where, k) ? where : NULL;
+}
+
 /*
  * @insert lands strictly inside @k: keep @k's front in place and add its
  * back as a new key. A written @k cannot move, so the back goes into the
@@ -455,24 +466,15 @@ static void extent_split(struct btree_keys *b, struct bkey *k,
 			 const struct bkey *insert)
 {
 	struct bkey insert_start = START_KEY(insert);
-	struct bkey *back;
+	struct bkey *back = extent_second_copy(b, k, insert);
 
 	dirty_add(b->checker, k, KEY_START(insert), -(int)KEY_SIZE(insert));
 
-	if (bkey_written(b, k)) {
-		back = bch_bset_search(b, bset_tree_last(b), insert);
-		bch_bset_insert(b, back, k);
-	} else {
-		BKEY_PADDED(key) copy;
-
-		bkey_copy(&copy.key, k);
-		bch_bset_insert(b, k, &copy.key);
-		back = bkey_next(k);
-	}
-
-	bch_cut_front(insert, back);
 	bch_cut_back(&insert_start, k);
 	bch_bset_fix_invalidated_key(b, k);
+	/* No room is impossible: bch_btree_insert_key() reserved it. */
+	if (back)
+		bch_cut_front(insert, back);
 }
 
 /*
@@ -626,7 +628,7 @@ static bool extent_merge(struct btree_keys *bk, struct bkey *l, struct bkey *r)
 {
 	const struct bch_ptr_checker_ops *ops = checker_ops(bk->checker);
 	u64 step = (u64)KEY_SIZE(l) << BPTR_OFFSET_SHIFT;
-	unsigned int i;
+	unsigned int i, total = KEY_SIZE(l) + KEY_SIZE(r);
 
 	if (ops && ops->merging_disabled && ops->merging_disabled(bk->checker))
 		return false;
@@ -639,36 +641,52 @@ static bool extent_merge(struct btree_keys *bk, struct bkey *l, struct bkey *r)
 			return false;
 	}
 
-	if (KEY_SIZE(l) + KEY_SIZE(r) > MAX_KEY_SIZE) {
-		SET_KEY_OFFSET(l, KEY_OFFSET(l) + MAX_KEY_SIZE - KEY_SIZE(l));
+	if (total > MAX_KEY_SIZE) {
+		u64 start = KEY_START(l);
+
 		SET_KEY_SIZE(l, MAX_KEY_SIZE);
+		SET_KEY_OFFSET(l, start + MAX_KEY_SIZE);
 		bch_cut_front(l, r);
 		return false;
 	}
 
-	/* The checksum word follows the pointers; sums add, minus the top bit. */
-	if (KEY_CSUM(l) && KEY_CSUM(r)) {
-		u64 sum = le64_to_cpu(l->ptr[KEY_PTRS(l)]) +
-			  le64_to_cpu(r->ptr[KEY_PTRS(r)]);
+	/*
+	 * Checksums (a word after the pointers) add up, without the top bit;
+	 * equal headers mean both keys have one or neither does.
+	 */
+	if (KEY_CSUM(l)) {
+		unsigned int at = KEY_PTRS(l);
+		u64 sum = le64_to_cpu(l->ptr[at]) + le64_to_cpu(r->ptr[at]);
 
-		l->ptr[KEY_PTRS(l)] = cpu_to_le64(sum & ~BIT_ULL(63));
-	} else if (KEY_CSUM(l)) {
-		SET_KEY_CSUM(l, 0);
+		if (KEY_CSUM(r))
+			l->ptr[at] = cpu_to_le64(sum & ~BIT_ULL(63));
+		else
+			SET_KEY_CSUM(l, 0);
 	}
 
-	SET_KEY_OFFSET(l, KEY_OFFSET(l) + KEY_SIZE(r));
-	SET_KEY_SIZE(l, KEY_SIZE(l) + KEY_SIZE(r));
+	/* @r starts where @l ends, so @l now ends where @r does. */
+	SET_KEY_SIZE(l, total);
+	bkey_copy_key(l, r);
 	return true;
 }
 
+const struct btree_keys_ops bch_btree_keys_ops = {
+	.key_invalid	= &btree_ptr_invalid,
+	.key_bad	= &btree_ptr_bad,
+	.key_to_text	= &bch_extent_to_text,
+	.key_dump	= &key_dump,
+	.insert_fixup	= &btree_ptr_insert_fixup,
+	.sort_cmp	= &btree_ptr_sort_cmp,
+};
+
 const struct btree_keys_ops bch_extent_keys_ops = {
-	.sort_cmp	= extent_sort_cmp,
-	.sort_fixup	= extent_sort_fixup,
-	.insert_fixup	= extent_insert_fixup,
-	.key_invalid	= extent_invalid,
-	.key_bad	= extent_bad,
-	.key_merge	= extent_merge,
-	.key_to_text	= bch_extent_to_text,
-	.key_dump	= key_dump,
 	.is_extents	= true,
+	.key_invalid	= &extent_invalid,
+	.key_bad	= &extent_bad,
+	.key_to_text	= &bch_extent_to_text,
+	.key_dump	= &key_dump,
+	.key_merge	= &extent_merge,
+	.insert_fixup	= &extent_insert_fixup,
+	.sort_cmp	= &extent_sort_cmp,
+	.sort_fixup	= &extent_sort_fixup,
 };

@@ -13,16 +13,17 @@
 #define _BCACHE_UTIL_H
 
 #include <linux/types.h>
+#include <linux/bug.h>
 #include <linux/spinlock.h>
 #include <linux/sched/clock.h>
 
 /*
- * Debug-only assertion: checked with CONFIG_BCACHE_DEBUG, compiled to
+ * Debug-only assertion: warns with CONFIG_BCACHE_DEBUG, compiled to
  * nothing (while still type-checking @cond) otherwise. Only for invariants
  * of our own code, never for anything read from disk.
  */
 #ifdef CONFIG_BCACHE_DEBUG
-#define EBUG_ON(cond)		BUG_ON(cond)
+#define EBUG_ON(cond)		WARN_ON(cond)
 #else
 #define EBUG_ON(cond)		BUILD_BUG_ON_INVALID(cond)
 #endif
@@ -36,7 +37,7 @@
 #define TIME_STATS_EWMA_WEIGHT	8
 
 struct time_stats {
-	spinlock_t	lock;
+	spinlock_t	lock;		/* serialises updates of the fields */
 	u64		max_duration;
 	u64		average_duration;
 	u64		average_frequency;

@@ -28,6 +28,11 @@
 #define VERSION_SHIFT		20
 #define TEST_INODE		1
 
+/* A key slot with room for the most pointers, as a declarable type. */
+struct pkey {
+	BKEY_PADDED(key);
+};
+
 /* A btree node as btree.c drives it: blocks written so far, sort state. */
 struct tnode {
 	struct btree_keys	b;
@@ -67,7 +72,8 @@ static struct tnode *tnode_new(struct kunit *test, unsigned int order,
 	alloc_keys(test, &n->spare, order, ops);
 	KUNIT_ASSERT_EQ(test, bch_bset_sort_state_init(&n->sort, order), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-			sort_state_free_action, &n->sort), 0);
+							sort_state_free_action,
+							&n->sort), 0);
 
 	bch_bset_init_next(&n->b, n->b.set->data, TEST_MAGIC);
 	return n;
@@ -172,7 +178,7 @@ static unsigned int tnode_insert(struct kunit *test, struct tnode *n,
 				 struct bkey *k, const u32 *model, u32 *seen,
 				 unsigned int nsect)
 {
-	BKEY_PADDED(key) copy;
+	struct pkey copy;
 	unsigned int status;
 
 	unsigned int tries;
@@ -235,7 +241,7 @@ static void bset_test_model(struct kunit *test)
 		u32 dice = prandom_u32_state(&rnd) % 100;
 		u32 len = 1 + prandom_u32_state(&rnd) % r->max_len;
 		u32 start = prandom_u32_state(&rnd) % r->nsect;
-		BKEY_PADDED(key) k;
+		struct pkey k;
 		unsigned int s, status, v;
 
 		if (!(prandom_u32_state(&rnd) % r->write_every)) {
@@ -279,7 +285,7 @@ static void bset_test_insert_status(struct kunit *test)
 {
 	struct tnode *n = tnode_new(test, 0, &bch_extent_keys_ops);
 	struct btree_iter_stack iter;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	struct bkey *p;
 	unsigned int count = 0;
 
@@ -315,7 +321,7 @@ static void bset_test_node_full(struct kunit *test)
 {
 	struct tnode *n = tnode_new(test, 0, &bch_extent_keys_ops);
 	unsigned int inserted = 0, i;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	size_t before;
 
 	for (i = 0; i < 10000; i++) {
@@ -508,7 +514,7 @@ static void bset_test_search_open(struct kunit *test)
 	for (j = 0; j < 1500; j++) {
 		u64 pos = 1 + prandom_u32_state(&rnd) % 100000;
 		struct bkey search = KEY(TEST_INODE, pos, 0);
-		BKEY_PADDED(key) k;
+		struct pkey k;
 		struct bkey *where = bch_bset_search(&n->b, t, &search);
 
 		k.key = KEY(TEST_INODE, pos, 1);
@@ -543,7 +549,7 @@ static void bset_test_search_multiset(struct kunit *test)
 
 	prandom_seed_state(&rnd, 99);
 	for (j = 0; sets < MAX_BSETS; j++) {
-		BKEY_PADDED(key) k;
+		struct pkey k;
 
 		mk_extent(&k.key, TEST_INODE, prandom_u32_state(&rnd) % 50000,
 			  1 + prandom_u32_state(&rnd) % 8, j + 1);
@@ -582,16 +588,17 @@ static void bset_test_iter_order(struct kunit *test)
 		struct bset_tree *t = bset_tree_last(&n->b);
 
 		for (j = 0; j < 120; j++) {
-			struct bkey search;
-			BKEY_PADDED(key) nk;
+			struct bkey search, *where;
+			struct pkey nk;
 
 			nk.key = KEY(TEST_INODE, 1 + prandom_u32_state(&rnd) % 500,
 				     1);
 			SET_KEY_PTRS(&nk.key, 1);
 			nk.key.ptr[0] = MAKE_PTR(set, j, 0);
 			search = nk.key;
-			KUNIT_ASSERT_TRUE(test, bch_bset_insert(&n->b,
-				bch_bset_search(&n->b, t, &search), &nk.key));
+			where = bch_bset_search(&n->b, t, &search);
+			KUNIT_ASSERT_TRUE(test, bch_bset_insert(&n->b, where,
+								&nk.key));
 			total++;
 		}
 		if (set + 1 < MAX_BSETS)
@@ -639,7 +646,7 @@ static void bset_test_iter_filter(struct kunit *test)
 	unsigned int j, count = 0;
 
 	for (j = 0; j < 40; j++) {
-		BKEY_PADDED(key) nk;
+		struct pkey nk;
 
 		nk.key = KEY(TEST_INODE, j + 1, 1);
 		SET_KEY_PTRS(&nk.key, 1);
@@ -753,7 +760,7 @@ static void bset_test_sort_lazy(struct kunit *test)
 {
 	struct tnode *n = tnode_new(test, 3, &bch_extent_keys_ops);
 	unsigned int j, max_nsets = 0, inserted = 0;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 
 	for (j = 0; j < 2000; j++) {
 		mk_extent(&k.key, TEST_INODE, j * 3, 2, j + 1);
@@ -780,7 +787,7 @@ static void bset_test_sort_into_drops_bad(struct kunit *test)
 {
 	struct tnode *n = tnode_new(test, 1, &bch_extent_keys_ops);
 	struct btree_iter_stack iter;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	unsigned int count = 0;
 	struct bkey *p;
 
@@ -856,7 +863,7 @@ static void make_vector_keys(struct bkey *a, struct bkey *b)
 static void bset_test_vector_decode(struct kunit *test)
 {
 	const struct bset *i = (const void *)bset_vector;
-	BKEY_PADDED(key) a, b;
+	struct pkey a, b;
 	struct bkey *k = bset_start(i);
 	char buf[80];
 
@@ -885,7 +892,7 @@ static void bset_test_vector_decode(struct kunit *test)
 static void bset_test_vector_encode(struct kunit *test)
 {
 	struct tnode *n = tnode_new(test, 0, &bch_extent_keys_ops);
-	BKEY_PADDED(key) a, b;
+	struct pkey a, b;
 	struct bset *i = n->b.set->data;
 
 	make_vector_keys(&a.key, &b.key);
@@ -907,7 +914,7 @@ static void bset_test_stats(struct kunit *test)
 {
 	struct tnode *n = tnode_new(test, 1, &bch_extent_keys_ops);
 	struct bset_stats st = {};
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	unsigned int j;
 
 	for (j = 0; j < 100; j++) {
@@ -931,8 +938,8 @@ static void bset_test_stats(struct kunit *test)
 static void bset_test_keylist(struct kunit *test)
 {
 	struct keylist l;
-	BKEY_PADDED(key) k;
-	unsigned int j;
+	struct pkey k;
+	unsigned int j, u64s;
 
 	bch_keylist_init(&l);
 	KUNIT_EXPECT_TRUE(test, bch_keylist_empty(&l));
@@ -941,8 +948,8 @@ static void bset_test_keylist(struct kunit *test)
 	for (j = 0; j < 100; j++) {
 		k.key = KEY(1, j, 0);
 		SET_KEY_PTRS(&k.key, j % 3);
-		KUNIT_ASSERT_EQ(test, __bch_keylist_realloc(&l,
-						bkey_u64s(&k.key)), 0);
+		u64s = bkey_u64s(&k.key);
+		KUNIT_ASSERT_EQ(test, __bch_keylist_realloc(&l, u64s), 0);
 		bch_keylist_add(&l, &k.key);
 	}
 	KUNIT_EXPECT_PTR_NE(test, l.keys_p, (u64 *)l.inline_keys);
@@ -1020,7 +1027,7 @@ static void bset_test_bkey_cmp(struct kunit *test)
 
 static void bset_test_copy_single_ptr(struct kunit *test)
 {
-	BKEY_PADDED(key) src, dst;
+	struct pkey src, dst;
 
 	src.key = KEY(3, 64, 8);
 	SET_KEY_PTRS(&src.key, 3);
@@ -1047,13 +1054,15 @@ static void bset_test_index_room(struct kunit *test)
 		struct bset *i = t->data;
 
 		for (j = 0; j < 40; j++) {
-			BKEY_PADDED(key) nk;
+			struct pkey nk;
 
 			nk.key = KEY(TEST_INODE, set * 1000 + j + 1, 1);
 			if (bch_btree_keys_u64s_remaining(&n->b) < 2)
 				break;
-			KUNIT_ASSERT_TRUE(test, bch_bset_insert(&n->b,
-				bset_bkey_last(i), &nk.key));
+			KUNIT_ASSERT_TRUE(test,
+					  bch_bset_insert(&n->b,
+							  bset_bkey_last(i),
+							  &nk.key));
 		}
 		bch_bset_build_written_tree(&n->b);
 		check_search_range(test, &n->b, t, TEST_INODE, 0, 4000, 1);
@@ -1070,6 +1079,170 @@ static void bset_test_index_room(struct kunit *test)
 					       n->b.set[0].tree) +
 				n->b.set[set].size,
 				btree_keys_bytes(&n->b) / BSET_CACHELINE);
+}
+
+/* Set headers: magic, version 0, and one sequence number per node. */
+static void bset_test_init_next(struct kunit *test)
+{
+	struct tnode *n = tnode_new(test, 1, &bch_extent_keys_ops);
+	struct bset *first = n->b.set->data, *next;
+	struct pkey k;
+
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(first->magic), TEST_MAGIC);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(first->version), 0U);
+	KUNIT_EXPECT_EQ(test, bset_u64s(first), 0U);
+	KUNIT_EXPECT_TRUE(test, n->b.last_set_unwritten);
+
+	mk_extent(&k.key, TEST_INODE, 0, 8, 1);
+	bch_btree_insert_key(&n->b, &k.key, NULL);
+	KUNIT_ASSERT_TRUE(test, tnode_write(n));
+	next = n->b.set[1].data;
+	KUNIT_EXPECT_EQ(test, n->b.nsets, 1);
+	KUNIT_EXPECT_EQ(test, bset_byte_offset(&n->b, next), TEST_BLOCK_BYTES);
+	KUNIT_EXPECT_EQ(test, bset_sector_offset(&n->b, next), 1U);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(next->seq), le64_to_cpu(first->seq));
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(next->magic), TEST_MAGIC);
+	KUNIT_EXPECT_PTR_EQ(test, bset_next_set(&n->b, TEST_BLOCK_BYTES),
+			    (struct bset *)((void *)next + TEST_BLOCK_BYTES));
+	/* Room: the rest of the node after the new set's header. */
+	KUNIT_EXPECT_EQ(test, bch_btree_keys_u64s_remaining(&n->b),
+			(btree_keys_bytes(&n->b) - TEST_BLOCK_BYTES -
+			 sizeof(struct bset)) / sizeof(u64));
+	KUNIT_EXPECT_TRUE(test, bset_written(&n->b, &n->b.set[0]));
+	KUNIT_EXPECT_FALSE(test, bset_written(&n->b, &n->b.set[1]));
+}
+
+/* Trees of every size, perfect and not, over sets of 2..90 cachelines. */
+static void bset_test_tree_sizes(struct kunit *test)
+{
+	struct tnode *n = tnode_new(test, 3, &bch_btree_keys_ops);
+	struct rnd_state rnd;
+	unsigned int nr;
+
+	prandom_seed_state(&rnd, 17);
+	for (nr = 8; nr < 700; nr += 7) {
+		struct bkey *keys = random_keys(test, &rnd, nr, TEST_INODE, 0,
+						5);
+
+		fill_frozen_set(&n->b, keys, nr);
+		check_search_range(test, &n->b, n->b.set, TEST_INODE, 0,
+				   nr * 5 + 2, 1);
+		kunit_kfree(test, keys);
+	}
+}
+
+/* Frozen keys trimmed in place (as extent overwrites do) stay findable. */
+static void bset_test_fix_invalidated(struct kunit *test)
+{
+	struct tnode *n = tnode_new(test, 3, &bch_btree_keys_ops);
+	struct bset_tree *t = n->b.set;
+	struct rnd_state rnd;
+	struct bkey *keys, *k, *prev = NULL;
+	unsigned int j = 0;
+
+	prandom_seed_state(&rnd, 23);
+	keys = random_keys(test, &rnd, 600, TEST_INODE, 0, 40);
+	fill_frozen_set(&n->b, keys, 600);
+	KUNIT_ASSERT_GT(test, t->size, 2U);
+
+	/* Move every third key down to just above its predecessor. */
+	for (k = bset_start(t->data); k < bset_bkey_last(t->data);
+	     prev = k, k = bkey_next(k), j++) {
+		u64 floor = prev ? KEY_OFFSET(prev) + 1 : 0;
+
+		if (j % 3 || KEY_OFFSET(k) == floor)
+			continue;
+		SET_KEY_OFFSET(k, floor + (KEY_OFFSET(k) - floor) / 2);
+		bch_bset_fix_invalidated_key(&n->b, k);
+	}
+	/* The last key too: the set's end moves. */
+	SET_KEY_OFFSET(prev, KEY_OFFSET(prev) - 1);
+	bch_bset_fix_invalidated_key(&n->b, prev);
+	KUNIT_EXPECT_EQ(test, bkey_cmp(bset_tree_end(t), prev), 0LL);
+
+	check_search_range(test, &n->b, t, TEST_INODE, 0, 600 * 40 + 2, 1);
+}
+
+/* Merging only the newest sets leaves the older ones as they were. */
+static void bset_test_sort_partial(struct kunit *test)
+{
+	struct tnode *n = tnode_new(test, 2, &bch_extent_keys_ops);
+	struct btree_iter_stack iter;
+	unsigned int set, j, count = 0;
+	u8 *before;
+	struct pkey k;
+	struct bkey *p;
+
+	for (set = 0; set < 3; set++) {
+		for (j = 0; j < 30; j++) {
+			mk_extent(&k.key, TEST_INODE, (j * 3 + set) * 10, 5,
+				  set * 100 + j + 1);
+			bch_btree_insert_key(&n->b, &k.key, NULL);
+		}
+		if (set < 2)
+			freeze_and_open(n);
+	}
+	before = kunit_kmalloc(test, set_bytes(n->b.set[0].data), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	memcpy(before, n->b.set[0].data, set_bytes(n->b.set[0].data));
+
+	bch_btree_sort_partial(&n->b, 1, &n->sort);
+	KUNIT_EXPECT_EQ(test, n->b.nsets, 1);
+	KUNIT_EXPECT_FALSE(test, n->b.last_set_unwritten);
+	KUNIT_EXPECT_EQ(test, memcmp(before, n->b.set[0].data,
+				     set_bytes(n->b.set[0].data)), 0);
+	KUNIT_EXPECT_EQ(test, bset_u64s(n->b.set[1].data), 60U * 3);
+
+	for_each_key(&n->b, p, &iter) {
+		KUNIT_EXPECT_EQ(test, KEY_START(p), (u64)count * 10);
+		count++;
+	}
+	KUNIT_EXPECT_EQ(test, count, 90U);
+}
+
+/*
+ * Keys of 7 pointers (9 words) cannot be indexed: a cacheline's first
+ * key may start 8 words in. The tree is given up on, lookups scan, and
+ * nothing reads out of bounds.
+ */
+static void bset_test_oversized_keys(struct kunit *test)
+{
+	struct tnode *n = tnode_new(test, 1, &bch_btree_keys_ops);
+	struct bset *i = n->b.set->data;
+	struct bkey *k = bset_start(i);
+	unsigned int j, p;
+
+	for (j = 0; j < 80; j++) {
+		*k = KEY(TEST_INODE, 10 * (j + 1), 1);
+		SET_KEY_PTRS(k, 7);
+		for (p = 0; p < 7; p++)
+			k->ptr[p] = MAKE_PTR(0, j, p);
+		k = bkey_next(k);
+	}
+	bset_set_u64s(i, (__le64 *)k - i->d);
+	bch_bset_build_written_tree(&n->b);
+	KUNIT_EXPECT_EQ(test, n->b.set[0].size, 0U);
+	check_search_range(test, &n->b, n->b.set, TEST_INODE, 0, 810, 1);
+}
+
+/* The open set's table stays within the index memory as the set grows. */
+static void bset_test_open_table_growth(struct kunit *test)
+{
+	struct tnode *n = tnode_new(test, 0, &bch_btree_keys_ops);
+	struct bset_tree *t = n->b.set;
+	unsigned int j;
+
+	/* Appends: the table grows one cacheline at a time. */
+	for (j = 0; bch_btree_keys_u64s_remaining(&n->b) >= 2; j++) {
+		struct bkey key = KEY(TEST_INODE, j + 1, 1);
+
+		KUNIT_ASSERT_TRUE(test, bch_bset_insert(&n->b,
+							bset_bkey_last(t->data),
+							&key));
+	}
+	KUNIT_EXPECT_EQ(test, t->size,
+			btree_keys_bytes(&n->b) / BSET_CACHELINE);
+	check_search_range(test, &n->b, t, TEST_INODE, 0, j + 2, 1);
 }
 
 static struct kunit_case bset_test_cases[] = {
@@ -1094,6 +1267,12 @@ static struct kunit_case bset_test_cases[] = {
 	KUNIT_CASE(bset_test_bkey_cmp),
 	KUNIT_CASE(bset_test_copy_single_ptr),
 	KUNIT_CASE(bset_test_index_room),
+	KUNIT_CASE(bset_test_init_next),
+	KUNIT_CASE(bset_test_tree_sizes),
+	KUNIT_CASE(bset_test_fix_invalidated),
+	KUNIT_CASE(bset_test_sort_partial),
+	KUNIT_CASE(bset_test_oversized_keys),
+	KUNIT_CASE(bset_test_open_table_growth),
 	{}
 };
 

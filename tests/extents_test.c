@@ -22,6 +22,11 @@
 #define VERSION_SHIFT		20
 #define TEST_INODE		1
 
+/* A key slot with room for the most pointers, as a declarable type. */
+struct pkey {
+	BKEY_PADDED(key);
+};
+
 struct enode {
 	struct btree_keys	b;
 	struct bset_sort_state	sort;
@@ -49,11 +54,24 @@ static struct enode *enode_new(struct kunit *test,
 							&n->b), 0);
 	KUNIT_ASSERT_EQ(test, bch_bset_sort_state_init(&n->sort, 0), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-			sort_state_free_action, &n->sort), 0);
+							sort_state_free_action,
+							&n->sort), 0);
 	bch_btree_keys_init(&n->b, ops, NULL);
 	bch_btree_keys_set_checker(&n->b, pc);
 	bch_bset_init_next(&n->b, n->b.set->data, TEST_MAGIC);
 	return n;
+}
+
+/* An empty iterator over up to MAX_BSETS sets, for pushing sets by hand. */
+static struct btree_iter *new_iter(struct kunit *test, struct btree_keys *b)
+{
+	struct btree_iter *iter = kunit_kzalloc(test,
+						bch_btree_iter_bytes(MAX_BSETS),
+						GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, iter);
+	bch_btree_iter_init(iter, b, MAX_BSETS);
+	return iter;
 }
 
 /* Freeze the open set (as if written) and open the next one. */
@@ -221,7 +239,7 @@ static void extents_test_overlap(struct kunit *test)
 	const struct overlap_case *c = test->param_value;
 	struct enode *n = enode_new(test, &bch_extent_keys_ops, NULL);
 	const struct xkey existing = EXISTING;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 
 	mk_extent(&k.key, existing.start, existing.end, existing.version);
 	KUNIT_ASSERT_EQ(test, bch_btree_insert_key(&n->b, &k.key, NULL),
@@ -246,7 +264,7 @@ static void extents_test_overlap_many(struct kunit *test)
 		{ 0, 10, 1 }, { 10, 95, 9 }, { 95, 100, 4 }, {}
 	};
 	struct enode *n = enode_new(test, &bch_extent_keys_ops, NULL);
-	BKEY_PADDED(key) k;
+	struct pkey k;
 
 	mk_extent(&k.key, 0, 20, 1);
 	bch_btree_insert_key(&n->b, &k.key, NULL);
@@ -304,8 +322,8 @@ static void extents_test_replace(struct kunit *test)
 {
 	const struct replace_case *c = test->param_value;
 	struct enode *n = enode_new(test, &bch_extent_keys_ops, NULL);
-	BKEY_PADDED(key) k;
-	BKEY_PADDED(key) r;
+	struct pkey k;
+	struct pkey r;
 
 	mk_extent(&k.key, 100, 200, 1);
 	bch_btree_insert_key(&n->b, &k.key, NULL);
@@ -376,20 +394,19 @@ static void extents_test_sort_fixup(struct kunit *test)
 {
 	const struct sortfix_case *c = test->param_value;
 	struct enode *n = enode_new(test, &bch_extent_keys_ops, NULL);
-	struct btree_iter_stack iter;
+	struct btree_iter *iter = new_iter(test, &n->b);
 	struct bset *older = n->b.set->data, *newer;
 	struct bkey *end;
 
 	/* As a node read: both sets pushed, then sorted with fixups. */
-	min_heap_init(&iter.iter.heap, iter.stack_data, MAX_BSETS);
 	end = write_raw_set(older, c->older);
-	bch_btree_iter_push(&iter.iter, bset_start(older), end);
+	bch_btree_iter_push(iter, bset_start(older), end);
 	newer = (void *)older + roundup(set_bytes(older), TEST_BLOCK_BYTES);
 	end = write_raw_set(newer, c->newer);
-	bch_btree_iter_push(&iter.iter, bset_start(newer), end);
+	bch_btree_iter_push(iter, bset_start(newer), end);
 
 	n->b.nsets = 0;
-	bch_btree_sort_and_fix_extents(&n->b, &iter.iter, &n->sort);
+	bch_btree_sort_and_fix_extents(&n->b, iter, &n->sort);
 	expect_keys(test, &n->b, c->want);
 }
 
@@ -426,7 +443,7 @@ static void extents_test_cut(struct kunit *test)
 {
 	const struct cut_case *c = test->param_value;
 	struct bkey where = KEY(TEST_INODE, c->where, 0);
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	bool changed;
 
 	mk_extent(&k.key, 100, 200, 1);
@@ -492,8 +509,8 @@ static void extents_test_merge(struct kunit *test)
 	struct enode *n = enode_new(test, &bch_extent_keys_ops, &pc);
 	/* Start l so that, with 64-sector buckets, it ends on a boundary. */
 	u64 lstart = 48;
-	BKEY_PADDED(key) l;
-	BKEY_PADDED(key) r;
+	struct pkey l;
+	struct pkey r;
 
 	l.key = KEY(TEST_INODE, lstart + c->lsize, c->lsize);
 	r.key = KEY(TEST_INODE, lstart + c->lsize + c->rsize, c->rsize);
@@ -534,8 +551,8 @@ static void extents_test_merge_disabled(struct kunit *test)
 	};
 	struct bch_ptr_checker pc = { .ops = &ops };
 	struct enode *n = enode_new(test, &bch_extent_keys_ops, &pc);
-	BKEY_PADDED(key) l;
-	BKEY_PADDED(key) r;
+	struct pkey l;
+	struct pkey r;
 
 	mk_extent(&l.key, 0, 10, 1);
 	mk_extent(&r.key, 10, 20, 1);
@@ -610,7 +627,7 @@ KUNIT_ARRAY_PARAM(text, text_cases, text_case_desc);
 static void extents_test_to_text(struct kunit *test)
 {
 	const struct text_case *c = test->param_value;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	char buf[80];
 
 	c->make(&k.key);
@@ -693,6 +710,7 @@ struct validity_case {
 	u8		stale;
 	bool		invalid, bad;
 	const char	*report;	/* start of the logged message */
+	const char	*status;	/* and the reason it ends with */
 };
 
 static const struct validity_case validity_cases[] = {
@@ -701,11 +719,14 @@ static const struct validity_case validity_cases[] = {
 	{ "size-past-zero", false, 4, 8, 20 * 1024, 0, 1, false, 0,
 	  true, true, "spotted extent 1:18446744073709551612 len 8" },
 	{ "leaves-bucket", false, 100, 8, 21 * 1024 - 4, 0, 1, false, 0,
-	  true, true, "spotted extent 1:92 len 8 -> [0:21500 gen 0]: bad, length too big" },
+	  true, true, "spotted extent 1:92 len 8 -> [0:21500 gen 0]: ",
+	  "bad, length too big" },
 	{ "below-first-bucket", false, 100, 8, 5 * 1024, 0, 1, false, 0,
-	  true, true, "spotted extent 1:92 len 8 -> [0:5120 gen 0]: bad, short offset" },
+	  true, true, "spotted extent 1:92 len 8 -> [0:5120 gen 0]: ",
+	  "bad, short offset" },
 	{ "past-device", false, 100, 8, 100 * 1024, 0, 1, false, 0,
-	  true, true, "spotted extent 1:92 len 8 -> [0:102400 gen 0]: bad, offset past end of device" },
+	  true, true, "spotted extent 1:92 len 8 -> [0:102400 gen 0]: ",
+	  "bad, offset past end of device" },
 	{ "too-many-ptrs", false, 100, 8, 20 * 1024, 0, 7, false, 0,
 	  true, true, "spotted extent" },
 	{ "no-ptrs", false, 100, 8, 0, 0, 0, false, 0, false, true },
@@ -738,7 +759,7 @@ static void extents_test_validity(struct kunit *test)
 	const struct validity_case *c = test->param_value;
 	struct check_state *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	struct enode *n;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, s);
@@ -761,6 +782,9 @@ static void extents_test_validity(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, strncmp(s->last, c->report,
 						  strlen(c->report)), 0,
 				    "got \"%s\"", s->last);
+		if (c->status)
+			KUNIT_EXPECT_STREQ(test, s->last + strlen(c->report),
+					   c->status);
 	} else {
 		KUNIT_EXPECT_EQ_MSG(test, s->reports, 0U, "got \"%s\"",
 				    s->last);
@@ -771,7 +795,7 @@ static void extents_test_validity(struct kunit *test)
 static void extents_test_no_checker(struct kunit *test)
 {
 	struct enode *n = enode_new(test, &bch_extent_keys_ops, NULL);
-	BKEY_PADDED(key) k;
+	struct pkey k;
 
 	mk_extent(&k.key, 0, 8, 1);
 	SET_PTR_DEV(&k.key, 0, 200);
@@ -786,7 +810,7 @@ static void extents_test_sort_drops_invalid(struct kunit *test)
 {
 	static const struct xkey want[] = { { 0, 10, 1 }, { 30, 40, 3 }, {} };
 	struct check_state *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
-	struct btree_iter_stack iter;
+	struct btree_iter *iter;
 	struct enode *n;
 	struct bset *i;
 	struct bkey *k;
@@ -795,6 +819,7 @@ static void extents_test_sort_drops_invalid(struct kunit *test)
 	check_state_init(s);
 	s->pc.bucket_size = 0;	/* no geometry: offsets unchecked */
 	n = enode_new(test, &bch_extent_keys_ops, &s->pc);
+	iter = new_iter(test, &n->b);
 	i = n->b.set->data;
 
 	k = bset_start(i);
@@ -806,10 +831,9 @@ static void extents_test_sort_drops_invalid(struct kunit *test)
 	k = bkey_next(k);
 	bset_set_u64s(i, (__le64 *)k - i->d);
 
-	min_heap_init(&iter.iter.heap, iter.stack_data, MAX_BSETS);
-	bch_btree_iter_push(&iter.iter, bset_start(i), k);
+	bch_btree_iter_push(iter, bset_start(i), k);
 	n->b.nsets = 0;
-	bch_btree_sort_and_fix_extents(&n->b, &iter.iter, &n->sort);
+	bch_btree_sort_and_fix_extents(&n->b, iter, &n->sort);
 	expect_keys(test, &n->b, want);
 	KUNIT_EXPECT_EQ(test, s->reports, 1U);
 }
@@ -819,7 +843,7 @@ static void extents_test_dirty_accounting(struct kunit *test)
 {
 	struct check_state *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	struct enode *n;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	check_state_init(s);
@@ -855,7 +879,7 @@ static void extents_test_btree_ptr_insert(struct kunit *test)
 	struct check_state *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	struct btree_iter_stack iter;
 	struct enode *n;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 	unsigned int count = 0;
 	struct bkey *p;
 
@@ -890,7 +914,7 @@ static void extents_test_key_dump(struct kunit *test)
 {
 	struct check_state *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	struct enode *n;
-	BKEY_PADDED(key) k;
+	struct pkey k;
 
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	check_state_init(s);
