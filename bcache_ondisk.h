@@ -286,69 +286,64 @@ static inline void bkey_copy_key(struct bkey *dst, const struct bkey *src)
 /* Superblock */
 
 /*
- * Versions: 0 cache device, 1 backing device, 3 cache device with the new
- * uuid format, 4 backing device with a data offset, 5 and 6 the same with
- * feature bits. Version 2 was never released.
+ * Where the superblock lives and how big its pieces are. Data on a
+ * version 1 backing device starts right after it, at sector 16.
  */
-#define BCACHE_SB_VERSION_CDEV			0
-#define BCACHE_SB_VERSION_BDEV			1
-#define BCACHE_SB_VERSION_CDEV_WITH_UUID	3
-#define BCACHE_SB_VERSION_BDEV_WITH_OFFSET	4
-#define BCACHE_SB_VERSION_CDEV_WITH_FEATURES	5
-#define BCACHE_SB_VERSION_BDEV_WITH_FEATURES	6
-#define BCACHE_SB_MAX_VERSION			6
+enum {
+	SB_SECTOR		= 8,
+	SB_OFFSET		= SB_SECTOR << SECTOR_SHIFT,
+	SB_SIZE			= 4096,
+	SB_LABEL_SIZE		= 32,
+	BDEV_DATA_START_DEFAULT	= 16,
+	MAX_CACHES_PER_SET	= 8,
+};
 
-#define SB_SECTOR		8
-#define SB_OFFSET		(SB_SECTOR << SECTOR_SHIFT)
-#define SB_SIZE			4096
-#define SB_LABEL_SIZE		32
 /* Must stay a multiple of BITS_PER_LONG: journal code keeps a bitmap of it. */
 #define SB_JOURNAL_BUCKETS	256U
-#define MAX_CACHES_PER_SET	8
 
-/* Where data starts on a version 1 backing device, in sectors. */
-#define BDEV_DATA_START_DEFAULT	16
+/*
+ * Superblock versions. Even numbers below 5 and 5 itself are cache
+ * devices, the rest backing devices; 2 was never released.
+ */
+enum bch_sb_version {
+	BCACHE_SB_VERSION_CDEV			= 0,
+	BCACHE_SB_VERSION_BDEV			= 1,	/* data at sector 16 */
+	BCACHE_SB_VERSION_CDEV_WITH_UUID	= 3,	/* new uuid format */
+	BCACHE_SB_VERSION_BDEV_WITH_OFFSET	= 4,	/* data_offset field */
+	BCACHE_SB_VERSION_CDEV_WITH_FEATURES	= 5,	/* feature words */
+	BCACHE_SB_VERSION_BDEV_WITH_FEATURES	= 6,
+	BCACHE_SB_MAX_VERSION			= 6,
+};
 
 /* Bytes 24..39 of every bcache superblock; defined in sb.c. */
 extern const u8 bcache_magic[16];
 
 struct cache_sb_disk {
-	__le64		csum;
-	__le64		offset;		/* sector this copy was written at */
-	__le64		version;
+	__le64		csum, offset, version;	/* offset: sector of this copy */
 
-	u8		magic[16];
-	u8		uuid[16];
+	u8		magic[16], uuid[16];
 	union {
 		u8	set_uuid[16];
 		__le64	set_magic;
 	};
 	u8		label[SB_LABEL_SIZE];
 
-	__le64		flags;
-	__le64		seq;
-
-	__le64		feature_compat;
-	__le64		feature_incompat;
-	__le64		feature_ro_compat;
-
+	__le64		flags, seq;
+	__le64		feature_compat, feature_incompat, feature_ro_compat;
 	__le64		pad[5];
 
 	/*
 	 * Cache devices describe their buckets here; backing devices only
-	 * their data offset. block_size is shared by both.
+	 * their data offset. block_size (sectors) is shared by both;
+	 * bucket_size is in sectors, or its log2 with a feature bit.
 	 */
 	union {
 		struct {
 			__le64	nbuckets;
-			__le16	block_size;	/* sectors */
-			__le16	bucket_size;	/* sectors, or log2 of it */
-			__le16	nr_in_set;
-			__le16	nr_this_dev;
+			__le16	block_size, bucket_size;
+			__le16	nr_in_set, nr_this_dev;
 		};
-		struct {
-			__le64	data_offset;
-		};
+		__le64	data_offset;
 	};
 
 	__le32		last_mount;	/* seconds; wraps in 2106 */
