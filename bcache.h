@@ -42,6 +42,7 @@
 
 #include "bcache_ondisk.h"
 #include "closure.h"
+#include "stats.h"
 
 struct cache_set;
 struct completion;
@@ -154,6 +155,9 @@ struct cached_dev {
 	unsigned int		error_limit;
 	unsigned int		offline_seconds;
 	struct delayed_work	offline_watch;
+
+	/* The stats_* directories */
+	struct bch_accounting	accounting;
 
 	/* Policies; all show up in sysfs */
 	unsigned int		cache_readahead_policy;

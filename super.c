@@ -57,9 +57,16 @@ MODULE_PARM_DESC(bch_cutoff_writeback_sync, "hard threshold to cutoff writeback"
 
 /* Registered backing devices (cached_dev.list), under bch_register_lock. */
 static LIST_HEAD(uncached_devices);
-/* How many devices exist, up to the end of their free; for waiters. */
+/*
+ * How many devices exist, up to the end of their free, and how many have
+ * been freed so far; unregister_wait is woken at each free.
+ */
 static atomic_t nr_devices = ATOMIC_INIT(0);
+static atomic_t nr_freed = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(unregister_wait);
+
+/* How long registering waits for a stopping device to let go of its disk. */
+#define REGISTER_STOPPING_WAIT	(10 * HZ)
 
 static DEFINE_IDA(bcache_device_idx);
 static int bcache_major;
@@ -430,21 +437,26 @@ static CLOSURE_CALLBACK(cached_dev_free)
 		bd_unlink_disk_holder(dc->bdev, d->disk);
 		del_gendisk(d->disk);
 	}
-	bcache_device_free(d);
-	bch_cached_dev_request_exit(dc);
 
+	/*
+	 * bcacheN is gone: give the backing device back right away, so that
+	 * it can be registered (or opened exclusively) again.
+	 */
 	mutex_lock(&bch_register_lock);
 	list_del_init(&dc->list);
 	mutex_unlock(&bch_register_lock);
-
 	put_page(virt_to_page(dc->sb_disk));
 	/* Gives up the claim now: the file itself is closed later. */
 	bdev_fput(dc->bdev_file);
 
+	bcache_device_free(d);
+	bch_cached_dev_request_exit(dc);
+
 	if (dc->released)
 		complete(dc->released);
-	if (atomic_dec_and_test(&nr_devices))
-		wake_up(&unregister_wait);
+	atomic_inc(&nr_freed);
+	atomic_dec(&nr_devices);
+	wake_up_all(&unregister_wait);
 
 	closure_debug_destroy(&d->cl);
 	kobject_put(&d->kobj);
@@ -473,11 +485,14 @@ static CLOSURE_CALLBACK(cached_dev_flush)
 	 * its CLOSING check from now on.
 	 */
 	mutex_lock(&dc->state_lock);
-	if (atomic_read(&dc->running))
-		sysfs_remove_link(&disk_to_dev(d->disk)->kobj, "bcache");
 	mutex_unlock(&dc->state_lock);
 
-	/* Also waits for sysfs reads and writes that are still running. */
+	/* running cannot change any more: only a run sets it, under the lock. */
+	if (atomic_read(&dc->running))
+		sysfs_remove_link(&disk_to_dev(d->disk)->kobj, "bcache");
+
+	/* Both also wait for sysfs reads and writes still running. */
+	bch_accounting_destroy(&dc->accounting);
 	if (d->kobj.state_in_sysfs)
 		kobject_del(&d->kobj);
 
@@ -546,6 +561,7 @@ static struct cached_dev *cached_dev_adopt(struct registration *r)
 	mutex_init(&dc->state_lock);
 	sema_init(&dc->sb_write_mutex, 1);
 	INIT_DELAYED_WORK(&dc->offline_watch, cached_dev_offline_watch);
+	bch_accounting_init(&dc->accounting);
 	atomic_inc(&nr_devices);
 
 	/* r lets go of all it passes on: registration_free() skips those. */
@@ -577,6 +593,8 @@ static int cached_dev_setup(struct cached_dev *dc, const char **err)
 
 	*err = "error creating kobject";
 	ret = kobject_add(&d->kobj, bdev_kobj(dc->bdev), "bcache");
+	if (!ret)
+		ret = bch_accounting_add_kobjs(&dc->accounting, &d->kobj);
 	if (ret)
 		return ret;
 
@@ -688,15 +706,19 @@ static int read_super(struct registration *r, const char **err)
 	return 0;
 }
 
-static bool bch_is_registered(dev_t dev)
+/* Whether @dev is registered, and if so whether it is being stopped. */
+static bool bch_is_registered(dev_t dev, bool *stopping)
 {
 	struct cached_dev *dc;
 	bool found = false;
 
 	mutex_lock(&bch_register_lock);
-	list_for_each_entry(dc, &uncached_devices, list)
-		if (dc->bdev->bd_dev == dev)
-			found = true;
+	list_for_each_entry(dc, &uncached_devices, list) {
+		if (dc->bdev->bd_dev != dev)
+			continue;
+		found = true;
+		*stopping = test_bit(BCACHE_DEV_CLOSING, &dc->disk.flags);
+	}
 	mutex_unlock(&bch_register_lock);
 	return found;
 }
@@ -704,11 +726,19 @@ static bool bch_is_registered(dev_t dev)
 /*
  * Claims the device for writing, exclusively, with the device object to be
  * as holder. This is what decides between concurrent registrations.
+ *
+ * A device that is being stopped keeps its claim until its free function
+ * runs: "stop, then register again" waits for that (a while at most)
+ * rather than fail with -EBUSY.
  */
 static int claim_device(struct registration *r, const char **err)
 {
+	unsigned long deadline = jiffies + REGISTER_STOPPING_WAIT;
 	dev_t dev = file_bdev(r->bdev_file)->bd_dev;
 	struct file *claimed;
+	bool stopping = false;
+	long left;
+	int freed;
 
 	r->dc = kzalloc(sizeof(*r->dc), GFP_KERNEL);
 	if (!r->dc) {
@@ -716,21 +746,31 @@ static int claim_device(struct registration *r, const char **err)
 		return -ENOMEM;
 	}
 
-	claimed = bdev_file_open_by_dev(dev, BLK_OPEN_READ | BLK_OPEN_WRITE,
-					r->dc, NULL);
-	if (IS_ERR(claimed)) {
-		int ret = PTR_ERR(claimed);
-
-		if (ret != -EBUSY)
+	for (;;) {
+		freed = atomic_read(&nr_freed);
+		claimed = bdev_file_open_by_dev(dev,
+						BLK_OPEN_READ | BLK_OPEN_WRITE,
+						r->dc, NULL);
+		if (!IS_ERR(claimed))
+			break;
+		if (PTR_ERR(claimed) != -EBUSY) {
 			*err = "cannot open device for writing";
-		else if (bch_is_registered(dev))
-			*err = "device already registered";
-		else
+			return PTR_ERR(claimed);
+		}
+		if (!bch_is_registered(dev, &stopping)) {
 			*err = "device busy";
-		return ret;
+			return -EBUSY;
+		}
+		left = (long)(deadline - jiffies);
+		if (!stopping || left <= 0 ||
+		    !wait_event_timeout(unregister_wait,
+					atomic_read(&nr_freed) != freed, left)) {
+			*err = "device already registered";
+			return -EBUSY;
+		}
 	}
 
-	fput(r->bdev_file);
+	bdev_fput(r->bdev_file);
 	r->bdev_file = claimed;
 	return 0;
 }

@@ -17,7 +17,6 @@
 #include "sysfs.h"
 
 #include <linux/blkdev.h>
-#include <linux/ctype.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 
@@ -130,44 +129,6 @@ ssize_t bch_sysfs_show_human(char *buf, s64 v)
 	return sysfs_emit(buf, "%s\n", h);
 }
 
-int bch_sysfs_parse_human(const char *buf, u64 *v)
-{
-	static const char suffixes[] = "kmgtpe";
-	size_t digits = strspn(buf, "0123456789");
-	const char *rest = buf + digits, *unit;
-	unsigned int shift = 0;
-	char num[24];
-	u64 n;
-	int ret;
-
-	if (!digits)
-		return -EINVAL;
-	if (digits >= sizeof(num))
-		return -ERANGE;
-	memcpy(num, buf, digits);
-	num[digits] = '\0';
-	ret = kstrtoull(num, 10, &n);
-	if (ret)
-		return ret;
-
-	if (*rest && *rest != '\n') {
-		unit = strchr(suffixes, tolower(*rest));
-		if (!unit)
-			return -EINVAL;
-		shift = 10 * (unit - suffixes + 1);
-		rest++;
-	}
-	if (*rest == '\n')
-		rest++;
-	if (*rest)
-		return -EINVAL;
-
-	if (n > (U64_MAX >> shift))
-		return -ERANGE;
-	*v = n << shift;
-	return 0;
-}
-
 /*
  * As upstream reads a uuid: hex digits fill the bytes, '-' and ':' are
  * skipped, and parsing stops at any other character or after 32 digits.
@@ -240,6 +201,14 @@ static ssize_t store_running(struct kobject *kobj, const struct bch_attr *a,
 	if (!ret && v)
 		ret = bch_cached_dev_run(kobj_to_dc(kobj));
 	return ret ? ret : size;
+}
+
+/* Restarts the running totals of stats_total. */
+static ssize_t store_clear_stats(struct kobject *kobj, const struct bch_attr *a,
+				 const char *buf, size_t size)
+{
+	bch_accounting_clear(&kobj_to_dc(kobj)->accounting);
+	return size;
 }
 
 static ssize_t store_stop(struct kobject *kobj, const struct bch_attr *a,
@@ -361,17 +330,17 @@ static ssize_t show_sequential_cutoff(struct kobject *kobj,
 	return bch_sysfs_show_human(buf, kobj_to_dc(kobj)->sequential_cutoff);
 }
 
-/* Bytes, as a decimal number ("4194304") or with a unit ("4M"). */
+/* Bytes, in decimal: 6.12 takes no unit suffix here any more. */
 static ssize_t store_sequential_cutoff(struct kobject *kobj,
 				       const struct bch_attr *a,
 				       const char *buf, size_t size)
 {
-	u64 v;
-	int ret = bch_sysfs_parse_human(buf, &v);
+	unsigned long v;
+	int ret = kstrtoul(buf, 10, &v);
 
 	if (ret)
 		return ret;
-	kobj_to_dc(kobj)->sequential_cutoff = min_t(u64, v, UINT_MAX);
+	kobj_to_dc(kobj)->sequential_cutoff = min_t(unsigned long, v, UINT_MAX);
 	return size;
 }
 
@@ -493,6 +462,7 @@ static ssize_t store_fp_term(struct kobject *kobj, const struct bch_attr *a,
 BCH_ATTR(attach,	0200, NULL, store_attach);
 BCH_ATTR(detach,	0200, NULL, store_detach);
 BCH_ATTR(stop,		0200, NULL, store_stop);
+BCH_ATTR(clear_stats,	0200, NULL, store_clear_stats);
 BCH_ATTR(running,	0644, show_running, store_running);
 BCH_ATTR(state,		0444, show_state, NULL);
 BCH_ATTR(label,		0644, show_label, store_label);
@@ -559,6 +529,7 @@ static struct attribute *bch_cached_dev_attrs[] = {
 	&bch_attr_attach.attr,
 	&bch_attr_detach.attr,
 	&bch_attr_stop.attr,
+	&bch_attr_clear_stats.attr,
 	&bch_attr_running.attr,
 	&bch_attr_state.attr,
 	&bch_attr_label.attr,

@@ -69,8 +69,6 @@ ssize_t bch_sysfs_show_choices(char *buf, const char * const *choices,
 			       unsigned int selected);
 /* A size in bytes as "4.0M\n": three digits at most, binary units */
 ssize_t bch_sysfs_show_human(char *buf, s64 v);
-/* A decimal number, optionally with a binary unit suffix (k, M, G, ...) */
-int bch_sysfs_parse_human(const char *buf, u64 *v);
 /* Up to 16 bytes of a uuid; returns how many characters it consumed */
 size_t bch_sysfs_parse_uuid(const char *buf, u8 uuid[16]);
 

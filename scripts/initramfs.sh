@@ -1,16 +1,18 @@
 #!/bin/bash
 # Pack the guest's initramfs: busybox, bcache-tools, fio, dmsetup (each with
 # its shared libraries), our module and the kernel's own bcache.ko (the
-# reference), and the scenario scripts from tests/.
-# usage: scripts/initramfs.sh FLAVOR OUR_KO OUT.cpio
+# reference), the scenario scripts from tests/, and any EXTRA files (into
+# /lib/modules/extra/, e.g. benchmark modules).
+# usage: scripts/initramfs.sh FLAVOR OUR_KO OUT.cpio [EXTRA...]
 . "$(dirname "$0")/lib.sh"
 
 flavor=$1 ours=$2 out=$3
+shift 3
 kbuild=$(kernel_build_dir "$flavor")
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
-mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,run,mnt,lib/modules/ours,lib/modules/ref,tests}
+mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,run,mnt,lib/modules/ours,lib/modules/ref,lib/modules/extra,tests}
 cp /bin/busybox "$stage/bin/busybox"
 
 # A binary and every library the dynamic loader would map for it.
@@ -34,6 +36,9 @@ gcc -O2 -Wall -static -o "$stage/bin/sbedit" "$REPO/tests/tools/sbedit.c"
 
 cp "$ours" "$stage/lib/modules/ours/bcache.ko"
 cp "$kbuild/drivers/md/bcache/bcache.ko" "$stage/lib/modules/ref/bcache.ko"
+for f in "$@"; do
+	cp "$f" "$stage/lib/modules/extra/"
+done
 cp "$REPO"/tests/*.sh "$stage/tests/"
 cp -r "$REPO/tests/jobs" "$stage/tests/"
 cp -r "$REPO/tests/vectors" "$stage/tests/" 2>/dev/null || true

@@ -20,6 +20,7 @@ copy_ours_into_tree "$tree"
 
 mkdir -p "$out"
 cp "$dbg/.config" "$out/.config"
+sed -i '/CONFIG_BCACHE_/d' "$out/.config"
 cat >> "$out/.config" <<'CFG'
 CONFIG_BCACHE_KUNIT_TEST=y
 CONFIG_BCACHE_CLOSURES_DEBUG=y
@@ -30,7 +31,8 @@ for opt in BCACHE_KUNIT_TEST BCACHE_CLOSURES_DEBUG BCACHE_ASYNC_REGISTRATION; do
 	grep -q "^CONFIG_$opt=y" "$out/.config" || die "in-tree Kconfig lost CONFIG_$opt"
 done
 make -s -C "$tree" O="$out" -j"$JOBS" modules_prepare >&2
-# vmlinux is the debug kernel's: its symbol list is all modpost needs.
+# vmlinux is the debug kernel's: modpost resolves our imports against it.
 cp "$dbg/Module.symvers" "$out/Module.symvers"
+ln -f "$dbg/vmlinux.o" "$out/vmlinux.o" 2>/dev/null || cp "$dbg/vmlinux.o" "$out/vmlinux.o"
 make -s -C "$tree" O="$out" -j"$JOBS" drivers/md/bcache/bcache.ko >&2
 echo "$out/drivers/md/bcache/bcache.ko"

@@ -2,7 +2,8 @@
 # Boot the test kernel under QEMU (TCG) and run scenarios in the guest.
 #
 # usage: scripts/vm.sh [-f debug|perf] [-k OUR_KO] [-l LOG] [-t SECS]
-#                      [-d NDISKS] [-s SIZE] [-m ours|ref] SCENARIO...
+#                      [-d NDISKS] [-s SIZE] [-m ours|ref] [-x FILE]...
+#                      SCENARIO...
 #
 # Prints each CHECK line and each KUnit summary line; the full console goes
 # to LOG. A scenario that never reaches its END marker (the kernel died or
@@ -11,10 +12,12 @@
 # the whole call, so a scenario may span boots by being named twice.
 # -m ref runs the scenarios against the kernel's own bcache.ko (the guest
 # exports BCMOD=ref; lib.sh's load_bcache picks the module by it).
+# -x FILE (repeatable) puts FILE into /lib/modules/extra/ in the guest,
+# e.g. a benchmark module.
 . "$(dirname "$0")/lib.sh"
 
-flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours
-while getopts f:k:l:t:d:s:m: opt; do
+flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours extras=()
+while getopts f:k:l:t:d:s:m:x: opt; do
 	case $opt in
 	f) flavor=$OPTARG ;;
 	k) ko=$OPTARG ;;
@@ -23,6 +26,7 @@ while getopts f:k:l:t:d:s:m: opt; do
 	d) ndisks=$OPTARG ;;
 	s) size=$OPTARG ;;
 	m) bcmod=$OPTARG ;;
+	x) extras+=("$OPTARG") ;;
 	*) die "bad option" ;;
 	esac
 done
@@ -37,7 +41,7 @@ trap 'rm -rf "$work"' EXIT
 logf=${logf:-$work/console.log}
 : > "$logf"
 
-"$REPO/scripts/initramfs.sh" "$flavor" "$ko" "$work/initrd.cpio"
+"$REPO/scripts/initramfs.sh" "$flavor" "$ko" "$work/initrd.cpio" "${extras[@]}"
 disks=()
 for i in $(seq 1 "$ndisks"); do
 	truncate -s "$size" "$work/disk$i.img"

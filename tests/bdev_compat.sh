@@ -14,7 +14,7 @@ sum_o=$(md5sum < /tmp/po | cut -d' ' -f1)
 # up WHICH: load module WHICH (ref or ours) and register vda with it.
 up() {
 	check "$1: module loads" "load_$1"
-	check "$1: register $DEV" bc_register $DEV
+	check "$1: register $DEV" bc_register_retry $DEV
 	check "$1: its bcache device appears" wait_for /sys/block/vda/bcache/dev
 }
 down() {

@@ -7,9 +7,11 @@ wipe $DEV
 make-bcache -B $DEV > /dev/null
 check "module loads" load_bcache
 
-# One round: both writers start together; each leaves its exit status in
-# a file, since background jobs' statuses are awkward in busybox sh.
+# One round: once the disk is free, both writers start together; each
+# leaves its exit status in a file (background jobs' statuses are awkward
+# in busybox sh). Prints "winners devices".
 race_round() {
+	wait_released $DEV > /dev/null
 	rm -f /tmp/race.*
 	(bc_register $DEV 2>/dev/null; echo $? > /tmp/race.1) &
 	(bc_register $DEV 2>/dev/null; echo $? > /tmp/race.2) &
@@ -23,13 +25,13 @@ race_round() {
 	echo "$won $(bc_count)"
 }
 
-n=1
-while [ $n -le 10 ]; do
+round=1
+while [ $round -le 10 ]; do
 	out=$(race_round)
-	check_eq "round $n: exactly one register succeeds" 1 "${out% *}"
-	check_eq "round $n: exactly one bcache device" 1 "${out#* }"
-	check "round $n: stop it" bc_stop "$(bc_name_of vda)"
-	n=$((n + 1))
+	check_eq "round $round: exactly one register succeeds" 1 "${out% *}"
+	check_eq "round $round: exactly one bcache device" 1 "${out#* }"
+	check "round $round: stop it" bc_stop "$(bc_name_of vda)"
+	round=$((round + 1))
 done
 check_eq "no bcache device left" 0 "$(bc_count)"
 check "module unloads" rmmod bcache

@@ -45,17 +45,13 @@ check "register_quiet of $DEV again is silently accepted" bc_register_quiet $DEV
 sleep 1
 check_eq "still exactly one bcache device" 1 "$(bc_count)"
 
-check_not "vda is held: an exclusive open (dm-linear over it) fails" \
-	dmsetup create bk_excl --table "0 8 linear $DEV 0"
-dmsetup remove bk_excl 2>/dev/null
+check_not "vda is held: an exclusive open (dm-linear over it) fails" excl_open $DEV
 
 sum_before=$(sect_sum /dev/bcache0 0 8192)
 check "stop via /sys/block/bcache0/bcache/stop" bc_stop bcache0
 check_not "/dev/bcache0 is gone" test -e /dev/bcache0
 check_not "/sys/block/vda/bcache is gone" test -e /sys/block/vda/bcache
-check "vda is released: an exclusive open succeeds" \
-	dmsetup create bk_excl --table "0 8 linear $DEV 0"
-dmsetup remove bk_excl 2>/dev/null
+check "vda is released: an exclusive open succeeds (within 10 s)" wait_released $DEV
 
 check "re-register $DEV" bc_register $DEV
 check "the device comes back" wait_for /sys/block/vda/bcache/dev
@@ -69,7 +65,7 @@ wipe $DEV
 check "make-bcache -B -o 2048 $DEV" make-bcache -B -o 2048 $DEV
 check_eq "the superblock is version 4" "version 4" \
 	"$(sbedit $DEV --show | grep '^version ')"
-check "register the version 4 device" bc_register $DEV
+check "register the version 4 device" bc_register_retry $DEV
 check "its bcache device appears" wait_for /sys/block/vda/bcache/dev
 BC=$(bc_name_of vda)
 check_eq "its size is backing size minus 2048" \

@@ -16,7 +16,7 @@ check "its bcache device appears" wait_for /sys/block/vda/bcache/dev
 # label found after the re-registration (or "GONE" if it did not come back).
 come_back() {
 	wait_gone /sys/block/vda/bcache 20 || { echo STUCK; return; }
-	bc_register $DEV 2>/dev/null
+	bc_register_retry $DEV
 	if wait_for /sys/block/vda/bcache/label 20; then
 		cat /sys/block/vda/bcache/label
 	else
@@ -25,13 +25,13 @@ come_back() {
 }
 
 bad=
-n=1
-while [ $n -le 30 ]; do
-	echo "round$n" > /sys/block/vda/bcache/label
+round=1
+while [ $round -le 30 ]; do
+	echo "round$round" > /sys/block/vda/bcache/label
 	echo 1 > /sys/block/vda/bcache/stop
 	got=$(come_back)
-	[ "$got" = "round$n" ] || bad="${bad:-round $n: label '$got'}"
-	n=$((n + 1))
+	[ "$got" = "round$round" ] || bad="${bad:-round $round: label '$got'}"
+	round=$((round + 1))
 done
 check_eq "30 rounds of label-then-stop: each comes back with its label" "" "$bad"
 
@@ -39,31 +39,31 @@ check_eq "30 rounds of label-then-stop: each comes back with its label" "" "$bad
 # the label is the old one or the new one, never anything else.
 bad=
 prev=$(cat /sys/block/vda/bcache/label)
-n=1
-while [ $n -le 15 ]; do
-	(echo "bg$n" > /sys/block/vda/bcache/label) 2>/dev/null &
+round=1
+while [ $round -le 15 ]; do
+	(echo "bg$round" > /sys/block/vda/bcache/label) 2>/dev/null &
 	echo 1 > /sys/block/vda/bcache/stop
 	wait
 	got=$(come_back)
 	case "$got" in
-	"$prev"|"bg$n") prev=$got ;;
-	*) bad="${bad:-round $n: label '$got', expected '$prev' or 'bg$n'}" ;;
+	"$prev"|"bg$round") prev=$got ;;
+	*) bad="${bad:-round $round: label '$got', expected '$prev' or 'bg$round'}" ;;
 	esac
-	n=$((n + 1))
+	round=$((round + 1))
 done
 check_eq "15 rounds of stop during a label write: label is old or new" "" "$bad"
 
 # Stop racing a burst of label writes and reads from several writers.
 bad=
-n=1
-while [ $n -le 5 ]; do
+round=1
+while [ $round -le 5 ]; do
 	for w in 1 2 3; do
 		(
-			i=0
-			while [ $i -lt 20 ]; do
-				echo "w$w.$i" > /sys/block/vda/bcache/label
+			k=0
+			while [ $k -lt 20 ]; do
+				echo "w$w.$k" > /sys/block/vda/bcache/label
 				cat /sys/block/vda/bcache/state
-				i=$((i + 1))
+				k=$((k + 1))
 			done
 		) > /dev/null 2>&1 &
 	done
@@ -72,9 +72,9 @@ while [ $n -le 5 ]; do
 	wait
 	got=$(come_back)
 	case "$got" in
-	STUCK|GONE) bad="${bad:-burst $n: device $got}" ;;
+	STUCK|GONE) bad="${bad:-burst $round: device $got}" ;;
 	esac
-	n=$((n + 1))
+	round=$((round + 1))
 done
 check_eq "5 bursts of writers racing stop: the device comes back" "" "$bad"
 

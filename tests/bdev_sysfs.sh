@@ -84,7 +84,7 @@ check "bcache-super-show after stop: dev.label mylabel" \
 check "bcache-super-show after stop: cache_mode 1" \
 	sh -c "bcache-super-show $DEV | grep -Eq '^dev\.data\.cache_mode[[:space:]]+1 \[writeback\]\$'"
 check "superblock checksum still valid" sh -c "sbedit $DEV --show | grep -q '^csum_ok 1'"
-check "re-register" bc_register $DEV
+check "re-register" bc_register_retry $DEV
 check "bcache0 back" wait_for $A/label
 check_eq "label survived" "mylabel" "$(cat $A/label)"
 check_eq "cache_mode survived" \

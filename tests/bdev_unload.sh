@@ -31,14 +31,13 @@ else
 	check "rmmod after stopping them" rmmod bcache
 fi
 for d in vda vdb; do
-	check "$d is released: an exclusive open succeeds" \
-		dmsetup create excl_$d --table "0 8 linear /dev/$d 0"
-	dmsetup remove excl_$d 2>/dev/null
+	check "$d is released: an exclusive open succeeds (within 10 s)" \
+		wait_released /dev/$d
 done
 
 check "module loads again" load_bcache
 for d in vda vdb; do
-	check "re-register $d" bc_register /dev/$d
+	check "re-register $d" bc_register_retry /dev/$d
 	check "$d's bcache device appears again" wait_for /sys/block/$d/bcache/dev
 done
 check_eq "vda's data is intact" "$sum_a" "$(sect_sum /dev/$(bc_name_of vda) 0 8192)"

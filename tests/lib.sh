@@ -113,6 +113,7 @@ bc_register_quiet() { echo "$1" > /sys/fs/bcache/register_quiet; }
 
 # The bcacheN name the kernel gave backing device $1 (e.g. vda), or nothing.
 bc_name_of() {
+	local b
 	b=$(readlink -f "/sys/block/$1/bcache/dev" 2>/dev/null) || return 1
 	[ -n "$b" ] && basename "$b"
 }
@@ -122,14 +123,36 @@ bc_count() { ls /sys/block | grep -c '^bcache'; }
 
 # Wait up to $2 seconds (default 10) for path $1 to disappear.
 wait_gone() {
-	i=0
-	n=$(( ${2:-10} * 5 ))
-	while [ -e "$1" ] && [ $i -lt $n ]; do
+	local t=0 limit=$(( ${2:-10} * 5 ))
+	while [ -e "$1" ] && [ $t -lt $limit ]; do
 		sleep 0.2
-		i=$((i + 1))
+		t=$((t + 1))
 	done
 	[ ! -e "$1" ]
 }
+
+# retry SECS command...: run the command until it succeeds, for up to SECS.
+retry() {
+	local t=0 limit=$(( $1 * 5 ))
+	shift
+	until "$@"; do
+		t=$((t + 1))
+		[ $t -ge $limit ] && return 1
+		sleep 0.2
+	done
+}
+
+# A stopped device lets go of its disk a moment after its sysfs directory
+# and its bcacheN are gone (upstream's final fput is deferred), so a
+# register right after a stop may find the disk busy. These wait it out.
+bc_register_retry() { retry "${2:-10}" bc_register "$1" 2>/dev/null; }
+
+# Whether disk $1 can be claimed exclusively (dm-linear claims it).
+excl_open() {
+	dmsetup create bc_excl_probe --table "0 8 linear $1 0" 2>/dev/null &&
+		dmsetup remove bc_excl_probe
+}
+wait_released() { retry "${2:-10}" excl_open "$1"; }
 
 # Stop bcache device $1 (e.g. bcache0) and wait for it to go away.
 bc_stop() {
@@ -154,15 +177,12 @@ put_at() {
 
 # A reproducible 64 KiB pattern named by $1 (any word), on stdout.
 pattern() {
-	i=0
-	while [ $i -lt 64 ]; do
-		printf '%-1023s\n' "$1 block $i"
-		i=$((i + 1))
+	local k=0
+	while [ $k -lt 64 ]; do
+		printf '%-1023s\n' "$1 block $k"
+		k=$((k + 1))
 	done
 }
-
-# Whether anything in the kernel log since the scenario began matches $1.
-dmesg_has() { dmesg | grep -Eq "$1"; }
 
 # Put a marker line in the kernel log; dmesg_after prints (raw, with the
 # <level> prefix) what the kernel logged after the last such marker.

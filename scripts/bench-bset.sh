@@ -1,0 +1,94 @@
+#!/bin/bash
+# bset microbenchmark (never part of the tests): lookups/s and inserts/s on
+# a full btree node, our bset.c against the kernel's, on the perf kernel.
+#
+# tests/bench/bset_bench.c is built twice, each time in a scratch folder
+# under $BCACHE_CACHE/bench-bset/ and never into bcache.ko:
+#   ours/  bsetbench_ours.ko: the bench with our bset.c and util.c
+#   ref/   bsetbench_ref.ko:  the bench with -DBENCH_UPSTREAM and the
+#          kernel's bset.c and util.c, copied from the kernel source in the
+#          cache folder (never into the repo); its symbols are renamed to
+#          ref_* so the two modules never define the same names.
+# The guest job (tests/jobs/bench-bset.sh) loads them in turn for a few
+# rounds; the host takes the best round of each and prints the ratios.
+# usage: scripts/bench-bset.sh   (BENCH_LOG=FILE keeps the guest console)
+. "$(dirname "$0")/lib.sh"
+
+kbuild=$("$REPO/scripts/kernel.sh" perf)
+upstream=$(kernel_src)/drivers/md/bcache
+[ -f "$upstream/bset.c" ] || die "no kernel source in $upstream"
+top=$BCACHE_CACHE/bench-bset
+
+# stage_module DIR NAME SRCDIR: the bench plus bset/util from SRCDIR.
+stage_module() {
+	local dir=$1 name=$2 from=$3 f
+	mkdir -p "$dir/tests/bench"
+	for f in bset.c bset.h util.c util.h bcache_ondisk.h; do
+		cp "$from/$f" "$dir/$f"
+	done
+	cp "$REPO/tests/bench/bset_bench.c" "$dir/tests/bench/"
+	cat > "$dir/Kbuild" <<-EOF
+		obj-m := $name.o
+		$name-y := tests/bench/bset_bench.o bset.o util.o
+	EOF
+}
+
+build_module() {	# build_module DIR NAME [extra make args]
+	local dir=$1 name=$2
+	shift 2
+	make -s -C "$kbuild" M="$dir" -j"$JOBS" "$@" modules >&2
+	[ -f "$dir/$name.ko" ] || die "$name.ko not built"
+}
+
+log "building bsetbench_ours.ko and bsetbench_ref.ko"
+stage_module "$top/ours" bsetbench_ours "$REPO"
+build_module "$top/ours" bsetbench_ours
+
+stage_module "$top/ref" bsetbench_ref "$upstream"
+build_module "$top/ref" bsetbench_ref ccflags-y=-DBENCH_UPSTREAM
+
+# Rename every global the kernel's files define (bch_*, and whatever
+# macros generate) in the linked module; the bench's calls follow along.
+nm --defined-only "$top/ref/bset.o" "$top/ref/util.o" |
+	awk 'NF == 3 && $2 ~ /^[A-Z]$/ { print $3, "ref_" $3 }' |
+	sort -u > "$top/ref/rename.map"
+objcopy --redefine-syms="$top/ref/rename.map" "$top/ref/bsetbench_ref.ko"
+if nm --defined-only "$top/ref/bsetbench_ref.ko" |
+	awk '$2 ~ /^[A-Z]$/' | grep -Eq ' (__)?bch_'; then
+	die "bsetbench_ref.ko still defines bch_* symbols"
+fi
+
+ko=$("$REPO/scripts/module.sh" perf)
+logf=${BENCH_LOG:-$(mktemp)}
+[ -n "${BENCH_LOG:-}" ] || trap 'rm -f "$logf"' EXIT
+"$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 1200 -d 0 \
+	-x "$top/ours/bsetbench_ours.ko" -x "$top/ref/bsetbench_ref.ko" \
+	jobs/bench-bset >&2
+
+# Best round per implementation, size and measure; then ours/kernel.
+results=$(grep -a '^BSETBENCH ' "$logf" | tr -d '\r')
+[ -n "$results" ] || die "no BSETBENCH lines in the guest log"
+printf '%-6s %14s %14s %6s %14s %14s %6s\n' keys "ours lookup/s" \
+	"kern lookup/s" ratio "ours insert/s" "kern insert/s" ratio
+echo "$results" | awk '
+	{
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			f[kv[1]] = kv[2]
+		}
+		k = f["impl"] " " f["keys"]
+		sizes[f["keys"]] = 1
+		if (f["lookups_per_s"] + 0 > look[k]) look[k] = f["lookups_per_s"] + 0
+		if (f["inserts_per_s"] + 0 > ins[k]) ins[k] = f["inserts_per_s"] + 0
+	}
+	END {
+		for (s in sizes) {
+			o = "ours " s; r = "kernel " s
+			printf "%-6s %14.0f %14.0f %6.2f %14.0f %14.0f %6.2f\n", s,
+				look[o], look[r], look[r] ? look[o] / look[r] : 0,
+				ins[o], ins[r], ins[r] ? ins[o] / ins[r] : 0
+		}
+	}' | sort -n
+if echo "$results" | grep -qv ' errors=0$'; then
+	die "some runs reported workload errors (errors=N in the guest log)"
+fi
