@@ -649,7 +649,8 @@ void bch_bset_init_next(struct btree_keys *b, struct bset *i, u64 magic)
 
 /* Insertion */
 
-size_t bch_btree_keys_u64s_remaining(struct btree_keys *b)
+/* bch_btree_keys_u64s_remaining(), inlined into every insert. */
+static __always_inline size_t open_set_room(struct btree_keys *b)
 {
 	struct bset *i = bset_tree_last(b)->data;
 	size_t used = bset_byte_offset(b, i) + set_bytes(i);
@@ -657,6 +658,11 @@ size_t bch_btree_keys_u64s_remaining(struct btree_keys *b)
 	if (WARN_ON_ONCE(used > btree_keys_bytes(b)) || !b->last_set_unwritten)
 		return 0;
 	return (btree_keys_bytes(b) - used) / sizeof(u64);
+}
+
+size_t bch_btree_keys_u64s_remaining(struct btree_keys *b)
+{
+	return open_set_room(b);
 }
 
 /*
@@ -739,7 +745,7 @@ unsigned int bch_btree_insert_key(struct btree_keys *b, struct bkey *k,
 			return BTREE_INSERT_STATUS_NO_INSERT;
 		reserve += KEY_MAX_U64S;
 	}
-	if (bch_btree_keys_u64s_remaining(b) < reserve)
+	if (open_set_room(b) < reserve)
 		return BTREE_INSERT_STATUS_NO_INSERT;
 
 	m = bch_btree_iter_stack_init(b, &iter,

@@ -10,8 +10,8 @@ ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf")
 logf=$(mktemp)
 trap 'rm -f "$logf"' EXIT
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 1200 "jobs/$job" > /dev/null
-# Best of the rounds per target and workload, then the ratios.
-grep -ao 'BENCH .*' "$logf" | tr -d '\r' | awk '
+# Every measurement, then the best of the rounds and the ratios.
+grep -ao 'BENCH .*' "$logf" | tr -d '\r' | tee "$BCACHE_CACHE/bench-$job.raw" | awk '
 	{ k = $2 " " $3; if ($4 > best[k]) best[k] = $4; rws[$3] = 1 }
 	END {
 		printf "%-10s %12s %12s %12s %10s %10s\n", "workload", "raw IOPS",

@@ -105,10 +105,20 @@ if [ -f "$mod/bcache.ko" ]; then
 	"$REPO/scripts/vm.sh" -k "$mod/bcache.ko" -l "$BCACHE_CACHE/console-test.log" \
 		"${scenarios[@]}" | say
 fi
+# The KUnit suites must have reported: a silent filter or a module that
+# failed to load would otherwise pass with nothing counted.
+nsuites=$(grep -c '^KUNIT ' "$results")
+if [ "$nsuites" -ge 8 ]; then
+	check_ok "kunit: $nsuites bcache suites reported a KTAP summary" | say
+else
+	check_fail "kunit: only $nsuites bcache suites reported a KTAP summary" | say
+fi
+
 if [ -n "$intree_ko" ]; then
 	log "VM: KUnit suites of the in-tree module"
 	out=$("$REPO/scripts/vm.sh" -k "$intree_ko" kunit)
 	if echo "$out" | grep -q '^CHECK fail' ||
+	   [ "$(echo "$out" | grep -c '^KUNIT')" -lt 8 ] ||
 	   echo "$out" | grep -E '^KUNIT' | grep -qv 'fail:0 '; then
 		check_fail "in-tree bcache.ko: all KUnit suites pass in the VM" | say
 		echo "$out" | grep -E 'fail|KUNIT' | head -n 20 | sed 's/^/    | /'

@@ -13,7 +13,8 @@
 # -m ref runs the scenarios against the kernel's own bcache.ko (the guest
 # exports BCMOD=ref; lib.sh's load_bcache picks the module by it).
 # -x FILE (repeatable) puts FILE into /lib/modules/extra/ in the guest,
-# e.g. a benchmark module.
+# e.g. a benchmark module. VM_ACCEL, if set, replaces QEMU's accelerator
+# arguments (scripts/bench-bset.sh -i uses it for -icount).
 . "$(dirname "$0")/lib.sh"
 
 flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours extras=()
@@ -45,13 +46,14 @@ logf=${logf:-$work/console.log}
 disks=()
 for i in $(seq 1 "$ndisks"); do
 	truncate -s "$size" "$work/disk$i.img"
-	disks+=(-drive "file=$work/disk$i.img,if=virtio,format=raw,cache=unsafe")
+	disks+=(-drive "file=$work/disk$i.img,if=virtio,format=raw,cache=unsafe,discard=unmap")
 done
 
 # One boot: runs the given scenarios; returns when the guest is gone.
 boot() {
 	local job=$1 boot_no=$2 out=$3 pid last now begun
-	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3072 \
+	# shellcheck disable=SC2086 # VM_ACCEL is a list of arguments
+	qemu-system-x86_64 ${VM_ACCEL:--accel tcg,thread=multi} -cpu max -smp 2 -m 1536 \
 		-nographic -no-reboot -kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$work/initrd.cpio" "${disks[@]}" \
 		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no bcmod=$bcmod" \

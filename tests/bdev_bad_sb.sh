@@ -8,7 +8,8 @@
 DEV=/dev/vda
 check "module loads" load_bcache
 
-# refused NAME PATH [NAME_IN_LOG]: one register attempt and the checks on its outcome.
+# refused NAME PATH [NAME_IN_LOG]: one register attempt and the checks on
+# its outcome.
 refused() {
 	kmsg_mark "$1"
 	check_not "$1: register is refused" bc_register "$2"
@@ -25,7 +26,6 @@ refused() {
 			grep -q "${3:-$(basename "$2")}" /tmp/why
 		check "$1: logged at error level" grep -Eq '^<[0-3]>.*bcache' /tmp/why
 	fi
-	[ -s /tmp/why ] && sed 's/^/    | /' /tmp/why | head -n 3
 	# Whatever happened, leave no device behind for the next case.
 	for f in /sys/block/bcache*/bcache/stop; do
 		[ -e "$f" ] && echo 1 > "$f"

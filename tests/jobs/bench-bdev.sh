@@ -29,7 +29,7 @@ make-bcache -B /dev/vda > /dev/null
 # Fill the first GiB so reads hit allocated blocks in the sparse image.
 dd if=/dev/zero of=/dev/vda bs=1M seek=1 count=1024 oflag=direct 2>/dev/null
 
-for round in 1 2; do
+for round in 1 2 3; do
 	bench_target raw /dev/vda
 	for mod in ours ref; do
 		setup_bcache $mod

@@ -11,8 +11,10 @@
  * an unknown version, ...). After the edits the checksum is recomputed the
  * way the driver checks it -- crc64 ECMA-182 in its MSB-first form (the
  * kernel's crc64_be with init ~0 and final xor ~0) over bytes 8 up to the
- * end of d[keys] -- unless --no-csum asks to keep the stored one, which is
- * how a scenario gets a superblock with a wrong checksum.
+ * end of d[keys] -- unless --no-csum asks to keep the stored one (or to
+ * store csum=N as given), which is how a scenario gets a superblock with a
+ * wrong checksum. --show prints every field as "name value", then
+ * csum_computed and csum_ok (1 when the stored checksum is right).
  *
  * This is a test tool built static into the guest's initramfs; it knows
  * just enough of the layout to do its job and nothing of the driver.
