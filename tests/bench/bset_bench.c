@@ -78,7 +78,7 @@ static unsigned int bench_set_u64s(struct bset *i)
 #define BENCH_BLOCK_BYTES	4096
 /* btree.c writes the open set once it holds about a page of keys. */
 #define BENCH_OPEN_BYTES	(PAGE_SIZE - 48)
-#define BENCH_LOOKUPS		(1U << 18)	/* positions per pass */
+#define BENCH_LOOKUPS		262144U		/* positions per pass */
 #define BENCH_SEED		0x62736574ULL
 
 static unsigned int min_ms = 1000;
