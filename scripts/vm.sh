@@ -3,7 +3,7 @@
 #
 # usage: scripts/vm.sh [-f debug|perf] [-k OUR_KO] [-l LOG] [-t SECS]
 #                      [-d NDISKS] [-s SIZE] [-m ours|ref] [-x FILE]...
-#                      SCENARIO...
+#                      [-K DIR] SCENARIO...
 #
 # Prints each CHECK line and each KUnit summary line; the full console goes
 # to LOG. A scenario that never reaches its END marker (the kernel died or
@@ -15,10 +15,13 @@
 # -x FILE (repeatable) puts FILE into /lib/modules/extra/ in the guest,
 # e.g. a benchmark module. VM_ACCEL, if set, replaces QEMU's accelerator
 # arguments (scripts/bench-bset.sh -i uses it for -icount).
+# -K DIR keeps the disk images (DIR/diskN.img) after the call, for a look
+# at what the guest wrote (tests/jobs/capture-btree.sh).
 . "$(dirname "$0")/lib.sh"
 
 flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours extras=()
-while getopts f:k:l:t:d:s:m:x: opt; do
+keep=
+while getopts f:k:l:t:d:s:m:x:K: opt; do
 	case $opt in
 	f) flavor=$OPTARG ;;
 	k) ko=$OPTARG ;;
@@ -28,6 +31,7 @@ while getopts f:k:l:t:d:s:m:x: opt; do
 	s) size=$OPTARG ;;
 	m) bcmod=$OPTARG ;;
 	x) extras+=("$OPTARG") ;;
+	K) keep=$OPTARG ;;
 	*) die "bad option" ;;
 	esac
 done
@@ -43,10 +47,15 @@ logf=${logf:-$work/console.log}
 : > "$logf"
 
 "$REPO/scripts/initramfs.sh" "$flavor" "$ko" "$work/initrd.cpio" "${extras[@]}"
+diskdir=$work
+if [ -n "$keep" ]; then
+	mkdir -p "$keep" && diskdir=$keep
+	rm -f "$keep"/disk*.img
+fi
 disks=()
 for i in $(seq 1 "$ndisks"); do
-	truncate -s "$size" "$work/disk$i.img"
-	disks+=(-drive "file=$work/disk$i.img,if=virtio,format=raw,cache=unsafe,discard=unmap")
+	truncate -s "$size" "$diskdir/disk$i.img"
+	disks+=(-drive "file=$diskdir/disk$i.img,if=virtio,format=raw,cache=unsafe,discard=unmap")
 done
 
 # One boot: runs the given scenarios; returns when the guest is gone.

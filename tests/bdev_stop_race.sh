@@ -1,6 +1,6 @@
 # Stop racing sysfs writes: the use-after-free class upstream has had
 # (a label write that still writes the superblock while the device is being
-# torn down). Thirty rounds of "write label, stop at once, re-register";
+# torn down). Twenty rounds of "write label, stop at once, re-register";
 # then rounds where the label write runs in the background while stop goes
 # in. KASAN and the splat check after the scenario catch a use after free;
 # the checks here catch a lost label or a device that does not come back.
@@ -26,21 +26,21 @@ come_back() {
 
 bad=
 round=1
-while [ $round -le 30 ]; do
+while [ $round -le 20 ]; do
 	echo "round$round" > /sys/block/vda/bcache/label
 	echo 1 > /sys/block/vda/bcache/stop
 	got=$(come_back)
 	[ "$got" = "round$round" ] || bad="${bad:-round $round: label '$got'}"
 	round=$((round + 1))
 done
-check_eq "30 rounds of label-then-stop: each comes back with its label" "" "$bad"
+check_eq "20 rounds of label-then-stop: each comes back with its label" "" "$bad"
 
 # The label write in flight while stop goes in: after the re-registration
 # the label is the old one or the new one, never anything else.
 bad=
 prev=$(cat /sys/block/vda/bcache/label)
 round=1
-while [ $round -le 15 ]; do
+while [ $round -le 10 ]; do
 	(echo "bg$round" > /sys/block/vda/bcache/label) 2>/dev/null &
 	echo 1 > /sys/block/vda/bcache/stop
 	wait
@@ -51,7 +51,7 @@ while [ $round -le 15 ]; do
 	esac
 	round=$((round + 1))
 done
-check_eq "15 rounds of stop during a label write: label is old or new" "" "$bad"
+check_eq "10 rounds of stop during a label write: label is old or new" "" "$bad"
 
 # Stop racing a burst of label writes and reads from several writers.
 bad=
