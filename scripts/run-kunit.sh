@@ -7,7 +7,7 @@ ko=${1:-$("$REPO/scripts/module.sh" debug "$BCACHE_CACHE/module-kunit-$$")}
 log=$(mktemp)
 "$REPO/scripts/vm.sh" -k "$ko" -l "$log" kunit
 echo "---- KTAP (from the kernel log) ----"
-grep -aE '^K: .*(KTAP|# Subtest|^K: \s*(not )?ok |# bcache|    # |Expected|at .*:[0-9]+|ASSERT|EXPECT)' "$log" |
-	sed 's/^K: \[[ 0-9.]*\] /K: /'
+grep -a '^K: ' "$log" | sed 's/^K: \[[ 0-9.]*\] /K: /' |
+	grep -E '^K: +(KTAP|# Subtest|# module|[0-9]+\.\.[0-9]+|(not )?ok |# bcache|# Totals|Expected|.*: ASSERTION|.*: EXPECTATION)'
 rm -f "$log"
 [ "$ko" = "${1:-}" ] || rm -rf "$BCACHE_CACHE/module-kunit-$$"
