@@ -26,21 +26,21 @@ else
 	check_fail "build: out-of-tree bcache.ko builds" | say
 	tail -n 30 "$mod.w1.log" | sed 's/^/    | /'
 fi
-if grep -qE 'warning:|error:' "$mod.w1.log"; then
-	check_fail "static: W=1 build has no warnings" | say
-	grep -E 'warning:|error:' "$mod.w1.log" | head -n 20 | sed 's/^/    | /'
-else
-	check_ok "static: W=1 build has no warnings" | say
-fi
+# One check from a compiler log: passes when it holds no diagnostic.
+check_log_clean() {
+	local what=$1 logfile=$2
+	if grep -qE 'warning:|error:' "$logfile"; then
+		check_fail "$what" | say
+		grep -E 'warning:|error:' "$logfile" | head -n 20 | sed 's/^/    | /'
+	else
+		check_ok "$what" | say
+	fi
+}
+check_log_clean "static: W=1 build has no warnings" "$mod.w1.log"
 
 log "sparse (C=2)"
 "$REPO/scripts/module.sh" debug "$mod" C=2 > /dev/null 2> "$mod.sparse.log"
-if grep -qE 'warning:|error:' "$mod.sparse.log"; then
-	check_fail "static: sparse C=2 is clean" | say
-	grep -E 'warning:|error:' "$mod.sparse.log" | head -n 20 | sed 's/^/    | /'
-else
-	check_ok "static: sparse C=2 is clean" | say
-fi
+check_log_clean "static: sparse C=2 is clean" "$mod.sparse.log"
 
 log "checkpatch --strict"
 src=$(kernel_src)
