@@ -330,20 +330,6 @@ static ssize_t show_sequential_cutoff(struct kobject *kobj,
 	return bch_sysfs_show_human(buf, kobj_to_dc(kobj)->sequential_cutoff);
 }
 
-/* Bytes, in decimal: 6.12 takes no unit suffix here any more. */
-static ssize_t store_sequential_cutoff(struct kobject *kobj,
-				       const struct bch_attr *a,
-				       const char *buf, size_t size)
-{
-	unsigned long v;
-	int ret = kstrtoul(buf, 10, &v);
-
-	if (ret)
-		return ret;
-	kobj_to_dc(kobj)->sequential_cutoff = min_t(unsigned long, v, UINT_MAX);
-	return size;
-}
-
 /* The knobs of writeback, kept for when a cache is attached */
 
 static ssize_t store_writeback_percent(struct kobject *kobj,
@@ -475,8 +461,9 @@ BCH_ATTR(stop_when_cache_set_failed, 0644,
 	 bch_attr_show_choice, bch_attr_store_choice,
 	 DC_FIELD(stop_when_cache_set_failed),
 	 .choices = bch_stop_on_failure_modes);
-BCH_ATTR(sequential_cutoff, 0644,
-	 show_sequential_cutoff, store_sequential_cutoff);
+/* Stored as plain decimal bytes: 6.12 takes no unit suffix here. */
+BCH_ATTR(sequential_cutoff, 0644, show_sequential_cutoff,
+	 bch_attr_store_uint, DC_FIELD(sequential_cutoff), .max = UINT_MAX);
 BCH_ATTR(backing_dev_name, 0444, show_backing_dev_name, NULL);
 BCH_ATTR(backing_dev_uuid, 0444, show_backing_dev_uuid, NULL);
 BCH_ATTR(dirty_data,	0444, show_dirty_data, NULL);
