@@ -106,6 +106,13 @@ while [ ${#remaining[@]} -gt 0 ]; do
 		esac
 	done < <(tr -d '\r' < "$out")
 
+	# A scenario with a failed check: the end of its kernel log too.
+	for s in $(tr -d '\r' < "$out" | sed -n 's/.*CHECK fail \([^:]*\):.*/\1/p' | sort -u); do
+		echo "    | --- kernel log of $s, last lines ---"
+		tr -d '\r' < "$out" | sed -n "\\#@@BEGIN $s\$#,\\#@@END $s\$#p" |
+			grep -a '^K: ' | tail -n 25 | sed 's/^/    | /'
+	done
+
 	if [ -n "$current" ] || [ "$done_n" -lt ${#remaining[@]} ]; then
 		failed=${current:-${remaining[$done_n]}}
 		echo "CHECK fail $failed: scenario ran to its end (kernel died, hung or timed out)"
