@@ -84,6 +84,24 @@ boot() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# KUnit prints no "# suite: pass:" summary for a suite of one case; count
+# such a suite's case lines ourselves so that every case is counted.
+count_ktap() {
+	local l=${1#K: \[*\] }
+	case "$l" in
+	"    # Subtest: bcache"*)
+		ksuite=${l##*Subtest: } kpass=0 kfail=0 kskip=0 ksum= ;;
+	"# bcache"*": pass:"*) ksum=1 ;;
+	"    ok "*"# SKIP"*) kskip=$((kskip + 1)) ;;
+	"    ok "*) kpass=$((kpass + 1)) ;;
+	"    not ok "*) kfail=$((kfail + 1)) ;;
+	"ok "*" bcache"*|"not ok "*" bcache"*)
+		[ -n "$ksuite" ] && [ -z "$ksum" ] &&
+			echo "KUNIT $ksuite: pass:$kpass fail:$kfail skip:$kskip total:$((kpass + kfail + kskip))"
+		ksuite= ;;
+	esac
+}
+
 remaining=("$@")
 boot_no=0
 while [ ${#remaining[@]} -gt 0 ]; do
@@ -96,7 +114,9 @@ while [ ${#remaining[@]} -gt 0 ]; do
 	# Report what this boot did, and find where it stopped.
 	done_n=0
 	current=
+	ksuite=
 	while IFS= read -r line; do
+		count_ktap "$line"
 		case "$line" in
 		*@@BEGIN\ *) current=${line##*@@BEGIN } ;;
 		*@@END\ *) done_n=$((done_n + 1)); current= ;;
