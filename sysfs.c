@@ -34,16 +34,26 @@ ssize_t bch_attr_show_uint(struct kobject *kobj, const struct bch_attr *a,
 }
 
 /* Parses a decimal number and clamps it to the attribute's bounds. */
+/* A decimal number from user space, clamped to [lo, hi] as upstream does. */
+static int parse_clamped(const char *buf, unsigned long lo, unsigned long hi,
+			 unsigned long *v)
+{
+	int ret = kstrtoul(buf, 10, v);
+
+	if (!ret)
+		*v = clamp(*v, lo, hi);
+	return ret;
+}
+
 ssize_t bch_attr_store_uint(struct kobject *kobj, const struct bch_attr *a,
 			    const char *buf, size_t size)
 {
 	unsigned long v;
-	int ret = kstrtoul(buf, 10, &v);
+	int ret = parse_clamped(buf, a->min, a->max, &v);
 
 	if (ret)
 		return ret;
-	*(unsigned int *)attr_field(kobj, a) = clamp(v, (unsigned long)a->min,
-						      (unsigned long)a->max);
+	*(unsigned int *)attr_field(kobj, a) = v;
 	return size;
 }
 
@@ -337,12 +347,11 @@ static ssize_t store_writeback_percent(struct kobject *kobj,
 				       const char *buf, size_t size)
 {
 	unsigned long v;
-	int ret = kstrtoul(buf, 10, &v);
+	int ret = parse_clamped(buf, 0, bch_cutoff_writeback, &v);
 
 	if (ret)
 		return ret;
-	kobj_to_dc(kobj)->wb.percent = min_t(unsigned long, v,
-					     bch_cutoff_writeback);
+	kobj_to_dc(kobj)->wb.percent = v;
 	return size;
 }
 
@@ -379,12 +388,11 @@ static ssize_t store_writeback_rate(struct kobject *kobj,
 				    const char *buf, size_t size)
 {
 	unsigned long v;
-	int ret = kstrtoul(buf, 10, &v);
+	int ret = parse_clamped(buf, 1, INT_MAX, &v);
 
 	if (ret)
 		return ret;
-	atomic_long_set(&kobj_to_dc(kobj)->writeback_rate,
-			clamp_t(unsigned long, v, 1, INT_MAX));
+	atomic_long_set(&kobj_to_dc(kobj)->writeback_rate, v);
 	return size;
 }
 
@@ -432,14 +440,14 @@ static ssize_t store_fp_term(struct kobject *kobj, const struct bch_attr *a,
 {
 	unsigned int *terms = kobj_to_dc(kobj)->wb.fp_term;
 	unsigned int i = a->min;
-	unsigned long v, lo, hi;
-	int ret = kstrtoul(buf, 10, &v);
+	unsigned long lo = i > FP_TERM_LOW ? terms[i - 1] + 1UL : 1;
+	unsigned long hi = i < FP_TERM_HIGH ? terms[i + 1] - 1UL : UINT_MAX;
+	unsigned long v;
+	int ret = parse_clamped(buf, lo, hi, &v);
 
 	if (ret)
 		return ret;
-	lo = i > FP_TERM_LOW ? terms[i - 1] + 1UL : 1;
-	hi = i < FP_TERM_HIGH ? terms[i + 1] - 1UL : UINT_MAX;
-	terms[i] = clamp(v, lo, hi);
+	terms[i] = v;
 	return size;
 }
 
