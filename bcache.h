@@ -40,10 +40,22 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
-#include "bcache_ondisk.h"
-#include "closure.h"
-#include "stats.h"
+#include <linux/kthread.h>
+#include <linux/mempool.h>
+#include <linux/rbtree.h>
+#include <linux/rwsem.h>
+#include <linux/shrinker.h>
+#include <linux/wait.h>
 
+#include "bcache_ondisk.h"
+#include "bset.h"
+#include "closure.h"
+#include "extents.h"
+#include "journal.h"
+#include "stats.h"
+#include "util.h"
+
+struct btree;
 struct cache_set;
 struct completion;
 
@@ -68,7 +80,8 @@ struct bcache_device {
 	spinlock_t		open_lock;
 	unsigned long		flags;
 
-	struct cache_set	*c;		/* always NULL for now */
+	/* The set this device is attached to, or NULL (set under bch_register_lock). */
+	struct cache_set	*c;
 	unsigned int		id;
 	char			name[BCACHEDEVNAME_SIZE];
 
@@ -159,6 +172,32 @@ struct cached_dev {
 	/* The stats_* directories */
 	struct bch_accounting	accounting;
 
+	/*
+	 * Attached to a cache set: @list moves to the set's cached_devs,
+	 * @count holds the attachment (one ref, dropped by detach),
+	 * @detach is queued when it reaches zero. Ordering of reads and
+	 * bypassed writes of one range: see request.c.
+	 */
+	refcount_t		count;
+	struct work_struct	detach;
+	atomic_t		has_dirty;
+
+	/* Sequential-I/O detection for sequential_cutoff (request.c). */
+#define RECENT_IO_BITS		7
+#define RECENT_IO		(1 << RECENT_IO_BITS)
+	spinlock_t		io_lock;
+	struct io_hist {
+		struct hlist_node	hash;
+		struct list_head	lru;
+		u64			last;
+		unsigned int		sequential;
+	}			io[RECENT_IO];
+	struct hlist_head	io_hash[RECENT_IO + 1];
+	struct list_head	io_lru;
+	unsigned int		sequential_merge:1;
+	unsigned int		verify:1;
+	unsigned int		bypass_torture_test:1;
+
 	/* Policies; all show up in sysfs */
 	unsigned int		cache_readahead_policy;
 	unsigned int		stop_when_cache_set_failed;
@@ -211,6 +250,419 @@ static inline u64 bcache_dev_sectors_dirty(struct bcache_device *d)
 	return sum;
 }
 
+/* ---------------------------------------------------------------------
+ * Cache sets
+ *
+ * A cache set is the cache device (one per set in 6.12, as upstream) and
+ * everything kept on it: the btree of extents, the journal, bucket prios
+ * and gens, and the uuid table of attached devices. Each concern owns a
+ * block of fields below, named after the file that owns it; other files
+ * reach those fields only through that file's functions.
+ */
+
+/* Which free list a bucket is taken from; the order is the priority. */
+enum alloc_reserve {
+	RESERVE_BTREE,
+	RESERVE_PRIO,
+	RESERVE_MOVINGGC,
+	RESERVE_NONE,
+	RESERVE_NR,
+};
+
+/* Bucket priorities (LRU): metadata never ages. */
+#define BTREE_PRIO		USHRT_MAX
+#define INITIAL_PRIO		32768U
+
+/* What gc found in a bucket, packed into bucket.gc_mark. */
+enum {
+	GC_MARK_RECLAIMABLE	= 1,
+	GC_MARK_DIRTY		= 2,
+	GC_MARK_METADATA	= 3,
+};
+#define GC_SECTORS_USED_BITS	13
+#define MAX_GC_SECTORS_USED	((1U << GC_SECTORS_USED_BITS) - 1)
+
+/* Generations a bucket may move past its oldest pointer before gc must run. */
+#define BUCKET_GC_GEN_MAX	96U
+
+struct bucket {
+	atomic_t	pin;		/* readers of its data in flight */
+	u16		prio;
+	u8		gen;
+	u8		last_gc;	/* oldest gen still pointed at, per gc */
+	u16		gc_mark;	/* GC_MARK (2) | SECTORS_USED (13) | MOVE (1) */
+	u16		reclaimable_in_gc:1;
+};
+
+static inline unsigned int GC_MARK(const struct bucket *b)
+{
+	return b->gc_mark & 3;
+}
+
+static inline void SET_GC_MARK(struct bucket *b, unsigned int v)
+{
+	b->gc_mark = (b->gc_mark & ~3) | (v & 3);
+}
+
+static inline unsigned int GC_SECTORS_USED(const struct bucket *b)
+{
+	return (b->gc_mark >> 2) & MAX_GC_SECTORS_USED;
+}
+
+static inline void SET_GC_SECTORS_USED(struct bucket *b, unsigned int v)
+{
+	b->gc_mark = (b->gc_mark & ~(MAX_GC_SECTORS_USED << 2)) |
+		     ((min(v, MAX_GC_SECTORS_USED)) << 2);
+}
+
+static inline bool GC_MOVE(const struct bucket *b)
+{
+	return b->gc_mark >> 15;
+}
+
+static inline void SET_GC_MOVE(struct bucket *b, bool v)
+{
+	b->gc_mark = (b->gc_mark & 0x7fff) | ((u16)v << 15);
+}
+
+/* gc_stat: what the last gc counted, for sysfs. */
+struct gc_stat {
+	size_t		nodes;
+	size_t		nodes_pre;
+	size_t		key_bytes;
+	size_t		nkeys;
+	u64		data;		/* sectors */
+	unsigned int	in_use;		/* percent */
+};
+
+/* A bucket data is being written into (alloc.c, bch_alloc_sectors()). */
+struct open_bucket {
+	struct list_head	list;
+	unsigned int		last_write_point;
+	unsigned int		sectors_free;
+	BKEY_PADDED(key);
+};
+
+/* cache_set.flags */
+enum {
+	CACHE_SET_UNREGISTERING,	/* detach everything, then stop */
+	CACHE_SET_STOPPING,		/* first thing set on the way down */
+	CACHE_SET_RUNNING,		/* journal replayed, btree usable */
+	CACHE_SET_IO_DISABLE,		/* no new I/O to the cache device */
+};
+
+struct cache {
+	struct cache_set	*set;
+	struct cache_sb		sb;
+	struct cache_sb_disk	*sb_disk;	/* page of the page cache */
+	struct bio		sb_bio;
+	struct bio_vec		sb_bv[1];
+
+	struct kobject		kobj;		/* .../bcache/ of the device */
+	struct block_device	*bdev;
+	struct file		*bdev_file;
+
+	/* ---- alloc.c ---- */
+	struct task_struct	*alloc_thread;
+	/* Serialises prio writes; prio_buckets of the last complete one. */
+	struct closure		prio;
+	struct prio_set		*disk_buckets;	/* one bucket's worth */
+	u64			*prio_buckets;	/* prio_buckets() of them */
+	u64			*prio_last_buckets;
+	BCH_RING(long)		free[RESERVE_NR];
+	BCH_RING(long)		free_inc;	/* invalidated, prios unwritten */
+	size_t			fifo_last_bucket;
+	struct bucket		*buckets;	/* sb.nbuckets */
+	/* Invalidation candidates, ordered by the replacement policy. */
+	struct {
+		struct bucket	**data;
+		size_t		nr, size;
+	}			heap;
+	unsigned int		invalidate_needs_gc;
+	bool			discard;	/* sysfs; issue discards */
+
+	/* ---- journal.c ---- */
+	struct journal_device	journal;
+
+	/* ---- io.c: error accounting ---- */
+#define IO_ERROR_SHIFT		20
+	atomic_t		io_errors;
+	atomic_t		io_count;
+	atomic_long_t		meta_sectors_written;
+	atomic_long_t		btree_sectors_written;
+	atomic_long_t		sectors_written;
+};
+
+/* Bucket prios and gens one prio_set bucket holds. */
+static inline unsigned int prios_per_bucket(const struct cache *ca)
+{
+	return ((ca->sb.bucket_size << SECTOR_SHIFT) -
+		sizeof(struct prio_set)) / sizeof(struct bucket_disk);
+}
+
+static inline unsigned int prio_buckets(const struct cache *ca)
+{
+	return DIV_ROUND_UP((size_t)ca->sb.nbuckets, prios_per_bucket(ca));
+}
+
+struct cache_set {
+	/*
+	 * Lifetime: @cl is the set; @caching holds it while cache devices
+	 * and attached backing devices are live. Stopping (super.c) drops
+	 * @caching first; @cl's destructor frees the set.
+	 */
+	struct closure		cl;
+	struct closure		caching;
+	struct list_head	list;		/* bch_cache_sets */
+	struct kobject		kobj;		/* /sys/fs/bcache/<uuid> */
+	struct kobject		internal;	/* .../internal */
+	struct dentry		*debug;		/* debug.c */
+	struct bch_accounting	accounting;	/* stats_* of the set */
+	unsigned long		flags;		/* CACHE_SET_* */
+	atomic_t		idle_counter;
+	atomic_t		at_max_writeback_rate;
+
+	struct cache		*cache;
+	u8			set_uuid[16];
+
+	/* ---- super.c: attached devices and the uuid table ---- */
+	struct bcache_device	**devices;	/* by uuid index, nr_uuids */
+	unsigned int		devices_max_used;
+	atomic_t		attached_dev_nr;
+	struct list_head	cached_devs;
+	u64			cached_dev_sectors;
+	atomic_long_t		flash_dev_dirty_sectors;
+	unsigned int		nr_uuids;
+	struct uuid_entry	*uuids;
+	BKEY_PADDED(uuid_bucket);
+	struct closure		uuid_write;
+	struct semaphore	uuid_write_mutex;
+	struct closure		sb_write;
+	struct semaphore	sb_write_mutex;
+
+	/* Bios and searches of the request path (request.c). */
+	mempool_t		search;
+	mempool_t		bio_meta;	/* btree node / prio / uuid I/O */
+	struct bio_set		bio_split;
+
+	/* Geometry, from the cache superblock. */
+	unsigned short		bucket_bits;	/* ilog2(bucket sectors) */
+	unsigned short		block_bits;	/* ilog2(block sectors) */
+	unsigned int		btree_pages;	/* pages per btree node */
+
+	/* ---- alloc.c ---- */
+	struct mutex		bucket_lock;	/* buckets, free lists, heap */
+	atomic_t		prio_blocked;
+	wait_queue_head_t	bucket_wait;
+	atomic_t		rescale;
+	atomic_t		search_inflight;
+	u16			min_prio;
+	size_t			nbuckets;
+	size_t			avail_nbuckets;
+	struct list_head	data_buckets;	/* open_buckets, LRU first */
+	spinlock_t		data_bucket_lock;
+
+	/* ---- btree.c: node cache ---- */
+	struct shrinker		*shrink;
+	struct list_head	btree_cache;
+	struct list_head	btree_cache_freeable;
+	struct list_head	btree_cache_freed;
+	unsigned int		btree_cache_used;
+	wait_queue_head_t	btree_cache_wait;
+	struct task_struct	*btree_cache_alloc_lock;
+	spinlock_t		btree_cannibalize_lock;
+#define BUCKET_HASH_BITS	12
+	struct hlist_head	bucket_hash[1 << BUCKET_HASH_BITS];
+	struct btree		*root;
+	mempool_t		fill_iter;
+	struct bset_sort_state	sort;
+	struct bch_ptr_checker	checker;	/* hung on every node */
+	struct time_stats	btree_split_time;
+	struct time_stats	btree_read_time;
+#ifdef CONFIG_BCACHE_DEBUG
+	struct btree		*verify_data;
+	struct bset		*verify_ondisk;
+	struct mutex		verify_lock;
+#endif
+
+	/* ---- gc (gc.c) and moving gc ---- */
+	u8			need_gc;
+	struct gc_stat		gc_stats;
+	struct task_struct	*gc_thread;
+	struct bkey		gc_done;	/* gc's progress, for readers */
+#define BCH_ENABLE_AUTO_GC	1
+#define BCH_DO_AUTO_GC		2
+	u8			gc_after_writeback;
+	int			gc_mark_valid;
+	atomic_t		sectors_to_gc;
+	wait_queue_head_t	gc_wait;
+	struct time_stats	btree_gc_time;
+	struct semaphore	moving_in_flight;
+	struct workqueue_struct	*moving_gc_wq;
+
+	/* ---- journal.c ---- */
+	struct journal		journal;
+
+	/* ---- request.c: congestion bypass ---- */
+#define CONGESTED_MAX		1024
+	unsigned int		congested_last_us;
+	atomic_t		congested;
+	unsigned int		congested_read_threshold_us;
+	unsigned int		congested_write_threshold_us;
+
+	/* Counters shown in internal/ */
+	atomic_long_t		cache_read_races;
+	atomic_long_t		writeback_keys_done;
+	atomic_long_t		writeback_keys_failed;
+	atomic_long_t		reclaim;
+	atomic_long_t		reclaimed_journal_buckets;
+	atomic_long_t		flush_write;
+
+	/* Error policy and knobs (sysfs.c) */
+	enum {
+		ON_ERROR_UNREGISTER,
+		ON_ERROR_PANIC,
+	}			on_error;
+#define DEFAULT_IO_ERROR_LIMIT	8
+	unsigned int		error_limit;
+	unsigned int		error_decay;
+	unsigned short		journal_delay_ms;
+	bool			expensive_debug_checks;
+	unsigned int		verify:1;
+	unsigned int		key_merging_disabled:1;
+	unsigned int		gc_always_rewrite:1;
+	unsigned int		shrinker_disabled:1;
+	unsigned int		copy_gc_enabled:1;
+	unsigned int		idle_max_writeback_rate_enabled:1;
+};
+
+/* Geometry helpers, in sectors unless named otherwise. */
+static inline unsigned int bucket_sectors(const struct cache_set *c)
+{
+	return c->cache->sb.bucket_size;
+}
+
+static inline unsigned int block_sectors(const struct cache_set *c)
+{
+	return c->cache->sb.block_size;
+}
+
+static inline unsigned int block_bytes(const struct cache *ca)
+{
+	return ca->sb.block_size << SECTOR_SHIFT;
+}
+
+static inline unsigned int bucket_bytes(const struct cache *ca)
+{
+	return ca->sb.bucket_size << SECTOR_SHIFT;
+}
+
+static inline size_t sector_to_bucket(const struct cache_set *c, sector_t s)
+{
+	return s >> c->bucket_bits;
+}
+
+static inline sector_t bucket_to_sector(const struct cache_set *c, size_t b)
+{
+	return ((sector_t)b) << c->bucket_bits;
+}
+
+static inline sector_t bucket_remainder(const struct cache_set *c, sector_t s)
+{
+	return s & (c->cache->sb.bucket_size - 1);
+}
+
+static inline size_t PTR_BUCKET_NR(const struct cache_set *c,
+				   const struct bkey *k, unsigned int ptr)
+{
+	return sector_to_bucket(c, PTR_OFFSET(k, ptr));
+}
+
+static inline struct bucket *PTR_BUCKET(const struct cache_set *c,
+					const struct bkey *k, unsigned int ptr)
+{
+	return c->cache->buckets + PTR_BUCKET_NR(c, k, ptr);
+}
+
+/* How many generations @a is ahead of @b, modulo 2^8 (signed). */
+static inline u8 gen_after(u8 a, u8 b)
+{
+	u8 r = a - b;
+
+	return r > 128U ? 0 : r;
+}
+
+static inline u8 ptr_stale(const struct cache_set *c, const struct bkey *k,
+			   unsigned int ptr)
+{
+	return gen_after(PTR_BUCKET(c, k, ptr)->gen, PTR_GEN(k, ptr));
+}
+
+static inline bool ptr_available(const struct cache_set *c,
+				 const struct bkey *k, unsigned int ptr)
+{
+	return PTR_DEV(k, ptr) < MAX_CACHES_PER_SET && c->cache;
+}
+
+/*
+ * A cache set found something on disk or in memory that cannot be: log
+ * it and stop the set (upstream's cache_bug()). Never a BUG_ON.
+ */
+__printf(2, 3)
+void bch_cache_set_error(struct cache_set *c, const char *fmt, ...);
+#define cache_bug(c, ...)	bch_cache_set_error(c, __VA_ARGS__)
+#define cache_bug_on(cond, c, ...)					\
+	({ bool __bad = (cond); if (__bad) cache_bug(c, __VA_ARGS__); __bad; })
+#define cache_set_err_on(cond, c, ...)	cache_bug_on(cond, c, __VA_ARGS__)
+
+/* ---- alloc.c ---- */
+u8 bch_inc_gen(struct cache *ca, struct bucket *b);
+void bch_rescale_priorities(struct cache_set *c, int sectors);
+bool bch_can_invalidate_bucket(struct cache *ca, struct bucket *b);
+void __bch_invalidate_one_bucket(struct cache *ca, struct bucket *b);
+void __bch_bucket_free(struct cache *ca, struct bucket *b);
+void bch_bucket_free(struct cache_set *c, struct bkey *k);
+long bch_bucket_alloc(struct cache *ca, unsigned int reserve, bool wait);
+int __bch_bucket_alloc_set(struct cache_set *c, unsigned int reserve,
+			   struct bkey *k, bool wait);
+int bch_bucket_alloc_set(struct cache_set *c, unsigned int reserve,
+			 struct bkey *k, bool wait);
+bool bch_alloc_sectors(struct cache_set *c, struct bkey *k,
+		       unsigned int sectors, unsigned int write_point,
+		       unsigned int write_prio, bool wait);
+int bch_open_buckets_alloc(struct cache_set *c);
+void bch_open_buckets_free(struct cache_set *c);
+int bch_cache_allocator_start(struct cache *ca);
+int bch_cache_alloc_init(struct cache *ca);	/* free lists, heap, buckets */
+void bch_cache_alloc_exit(struct cache *ca);
+/* Prios and gens on disk (prio_set chain): read at start, written by the allocator. */
+int bch_prio_write(struct cache *ca, bool wait);
+int bch_prio_read(struct cache *ca, u64 bucket, const char **err);
+void bch_bucket_pin_put(struct cache_set *c, struct bkey *k);	/* upstream bkey_put */
+
+/* ---- io.c ---- */
+void bch_bbio_free(struct bio *bio, struct cache_set *c);
+struct bio *bch_bbio_alloc(struct cache_set *c);
+void bch_submit_bbio(struct bio *bio, struct cache_set *c,
+		     struct bkey *k, unsigned int ptr);
+void __bch_submit_bbio(struct bio *bio, struct cache_set *c);
+void bch_bbio_count_io_errors(struct cache_set *c, struct bio *bio,
+			      blk_status_t error, const char *m);
+void bch_bbio_endio(struct cache_set *c, struct bio *bio,
+		    blk_status_t error, const char *m);
+void bch_count_io_errors(struct cache *ca, blk_status_t error,
+			 int is_read, const char *m);
+
+/*
+ * A bio to a cache device carries the key it was submitted for, so its
+ * completion can account errors and latency against the right bucket.
+ */
+struct bbio {
+	unsigned int		submit_time_us;
+	BKEY_PADDED(key);
+	struct bio		bio;	/* last: bios have inline vecs after */
+};
+
 /* super.c */
 extern struct mutex bch_register_lock;
 extern struct workqueue_struct *bcache_wq;
@@ -223,8 +675,23 @@ void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
 int bch_cached_dev_run(struct cached_dev *dc);
 void bch_cached_dev_uevent(struct cached_dev *dc);
 
+/* Cache sets (super.c) */
+extern struct list_head bch_cache_sets;		/* under bch_register_lock */
+void bch_write_super(struct cache_set *c);
+void bch_uuid_write(struct cache_set *c);
+void bch_cache_set_stop(struct cache_set *c);
+void bch_cache_set_unregister(struct cache_set *c);
+int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
+			  const u8 *set_uuid);
+void bch_cached_dev_detach(struct cached_dev *dc);
+bool bch_cached_dev_error(struct cached_dev *dc);
+bool bch_has_feature_incompat_ok(struct cache_sb *sb);
+
 /* sysfs.c */
 extern const struct kobj_type bch_cached_dev_ktype;
+extern const struct kobj_type bch_cache_set_ktype;
+extern const struct kobj_type bch_cache_set_internal_ktype;
+extern const struct kobj_type bch_cache_ktype;
 
 /* io.c */
 void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio);

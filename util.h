@@ -16,6 +16,11 @@
 #include <linux/bug.h>
 #include <linux/spinlock.h>
 #include <linux/sched/clock.h>
+#include <linux/atomic.h>
+#include <linux/log2.h>
+#include <linux/slab.h>
+
+struct bio;
 
 /*
  * Debug-only assertion: warns with CONFIG_BCACHE_DEBUG, compiled to
@@ -52,5 +57,86 @@ static inline void bch_time_stats_init(struct time_stats *stats)
 
 /* Account one operation that began at @start_time (a local_clock() value). */
 void bch_time_stats_update(struct time_stats *stats, u64 start_time);
+
+/*
+ * A ring of elements of one type, used where both ends matter: the
+ * allocator's free lists (push at the back, pop at the front, and push
+ * back at the front when an allocation is undone) and the journal's pin
+ * counts (one per open journal entry, oldest at the front, indexable by
+ * sequence number). kfifo cannot pop at the back or push at the front.
+ *
+ * Capacity is a power of two minus nothing: @mask + 1 slots, all usable;
+ * @head and @tail run freely and are masked on access.
+ */
+#define BCH_RING(type)							\
+	struct {							\
+		size_t	head, tail, mask;				\
+		type	*slot;						\
+	}
+
+/* Room for at least @n elements; 0 or -ENOMEM. */
+#define bch_ring_alloc(r, n, gfp)					\
+({									\
+	size_t __cap = roundup_pow_of_two(max_t(size_t, (n), 2));	\
+	(r)->head = (r)->tail = 0;					\
+	(r)->mask = __cap - 1;						\
+	(r)->slot = kvmalloc_array(__cap, sizeof(*(r)->slot), (gfp));	\
+	(r)->slot ? 0 : -ENOMEM;					\
+})
+
+#define bch_ring_free(r)	do { kvfree((r)->slot); (r)->slot = NULL; } while (0)
+#define bch_ring_used(r)	((r)->tail - (r)->head)
+#define bch_ring_size(r)	((r)->mask + 1)
+#define bch_ring_room(r)	(bch_ring_size(r) - bch_ring_used(r))
+#define bch_ring_empty(r)	(!bch_ring_used(r))
+#define bch_ring_full(r)	(!bch_ring_room(r))
+#define bch_ring_reset(r)	((r)->head = (r)->tail = 0)
+
+/* The @i-th element counting from the front (0 = oldest). */
+#define bch_ring_at(r, i)	((r)->slot[((r)->head + (i)) & (r)->mask])
+#define bch_ring_front(r)	bch_ring_at(r, 0)
+#define bch_ring_back(r)	((r)->slot[((r)->tail - 1) & (r)->mask])
+/* Position from the front of element pointer @p. */
+#define bch_ring_index(r, p)	\
+	((((p) - (r)->slot) - (r)->head) & (r)->mask)
+
+/* Each returns false (and changes nothing) if the ring is full / empty. */
+#define bch_ring_push_back(r, v)					\
+	(bch_ring_full(r) ? false :					\
+	 ((r)->slot[(r)->tail++ & (r)->mask] = (v), true))
+#define bch_ring_push_front(r, v)					\
+	(bch_ring_full(r) ? false :					\
+	 ((r)->slot[--(r)->head & (r)->mask] = (v), true))
+#define bch_ring_pop_front(r, v)					\
+	(bch_ring_empty(r) ? false :					\
+	 ((v) = (r)->slot[(r)->head++ & (r)->mask], true))
+#define bch_ring_pop_back(r, v)						\
+	(bch_ring_empty(r) ? false :					\
+	 ((v) = (r)->slot[--(r)->tail & (r)->mask], true))
+
+/*
+ * Point @bio (already sized with bi_iter.bi_size and enough bvecs) at the
+ * kernel memory @base, which may be vmalloc()ed or kmalloc()ed; or, with
+ * @base NULL, at the pages already in its bvecs.
+ */
+void bch_bio_map(struct bio *bio, void *base);
+/* Give each of @bio's bi_size bytes a fresh page; 0 or -ENOMEM. */
+int bch_bio_alloc_pages(struct bio *bio, gfp_t gfp);
+
+/*
+ * Rate limiting for background work (writeback, moving gc): how long the
+ * caller should sleep before doing @done more units at @rate units/s.
+ */
+struct bch_ratelimit {
+	u64		next;		/* ns of local_clock() */
+	atomic_long_t	rate;		/* units per second */
+};
+
+static inline void bch_ratelimit_reset(struct bch_ratelimit *d)
+{
+	d->next = local_clock();
+}
+
+u64 bch_next_delay(struct bch_ratelimit *d, u64 done);
 
 #endif /* _BCACHE_UTIL_H */

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The btree of a cache set: nodes in memory, their I/O, and the
+ * operations on the tree as a whole.
+ *
+ * A node is one btree_pages-page buffer holding up to MAX_BSETS sorted sets
+ * of keys (struct btree_keys, bset.c); leaves hold extents, interior nodes
+ * pointers to children (extents.c decides which). Nodes live in a cache
+ * indexed by the bucket they sit in (bucket_hash), shrunk by a shrinker
+ * and, when memory is short, by cannibalizing the least recently used
+ * clean node while holding btree_cache_alloc_lock.
+ *
+ * Locking, as upstream: each node has an rw_semaphore (lock) taken top
+ * down, write-locked from level op->lock and below; b->seq changes on
+ * every write unlock so a traversal can tell whether a node it let go of
+ * changed meanwhile. write_lock (a mutex) guards the node's keys against
+ * its own write-out, and io_mutex one write in flight at a time. An insert
+ * that does not fit splits the node (allocating new ones from
+ * RESERVE_BTREE) and pushes the new keys up; a traversal that would need
+ * to relock higher returns -EINTR and restarts from the root.
+ *
+ * Each node's two btree_writes alternate: the open one collects the journal
+ * pin of the newest keys the node holds; writing the node out drops it, so
+ * journal reclaim can free the jset (journal.c).
+ *
+ * Garbage collection (gc.c) walks the whole tree, recomputes every
+ * bucket's marks and oldest gen, rewrites and coalesces sparse nodes, and
+ * lets the allocator invalidate what is no longer referenced.
+ */
+#ifndef _BCACHE_BTREE_H
+#define _BCACHE_BTREE_H
+
+#include "bcache.h"
+
+/* A node's journal pin and the prios its pointers wait for. */
+struct btree_write {
+	atomic_t		*journal;
+	/*
+	 * Prio writes in flight that were blocked on this node being
+	 * written: a new btree pointer whose bucket's prio is not on disk
+	 * yet must not be visible on disk before it.
+	 */
+	int			prio_blocked;
+};
+
+struct btree {
+	struct hlist_node	hash;	/* c->bucket_hash, by PTR_HASH */
+	BKEY_PADDED(key);		/* where this node lives */
+
+	unsigned long		seq;	/* bumped by every write unlock */
+	struct rw_semaphore	lock;
+	struct cache_set	*c;
+	struct btree		*parent;
+	struct mutex		write_lock;
+
+	unsigned long		flags;	/* BTREE_NODE_* */
+	u16			written;	/* blocks already on disk */
+	u8			level;
+
+	struct btree_keys	keys;
+
+	/* Held while a write is in flight; io_mutex is its lock. */
+	struct closure		io;
+	struct semaphore	io_mutex;
+
+	struct list_head	list;	/* btree_cache / _freeable / _freed */
+	struct delayed_work	work;	/* delayed write of a dirty node */
+
+	struct btree_write	writes[2];
+	struct bio		*bio;
+};
+
+enum btree_node_flag {
+	BTREE_NODE_io_error,
+	BTREE_NODE_dirty,
+	BTREE_NODE_write_idx,
+	BTREE_NODE_journal_flush,	/* reclaim wants it written */
+};
+
+static inline bool btree_node_io_error(struct btree *b)
+{
+	return test_bit(BTREE_NODE_io_error, &b->flags);
+}
+
+static inline bool btree_node_dirty(struct btree *b)
+{
+	return test_bit(BTREE_NODE_dirty, &b->flags);
+}
+
+static inline bool btree_node_journal_flush(struct btree *b)
+{
+	return test_bit(BTREE_NODE_journal_flush, &b->flags);
+}
+
+static inline void set_btree_node_journal_flush(struct btree *b)
+{
+	set_bit(BTREE_NODE_journal_flush, &b->flags);
+}
+
+static inline struct btree_write *btree_current_write(struct btree *b)
+{
+	return b->writes + test_bit(BTREE_NODE_write_idx, &b->flags);
+}
+
+static inline struct btree_write *btree_prev_write(struct btree *b)
+{
+	return b->writes + !test_bit(BTREE_NODE_write_idx, &b->flags);
+}
+
+static inline struct bset *btree_bset_first(struct btree *b)
+{
+	return b->keys.set->data;
+}
+
+static inline struct bset *btree_bset_last(struct btree *b)
+{
+	return bset_tree_last(&b->keys)->data;
+}
+
+static inline unsigned int bset_block_offset(struct btree *b, struct bset *i)
+{
+	return bset_sector_offset(&b->keys, i) >> b->c->block_bits;
+}
+
+/* Every cached node; RCU, or under bch_register_lock / bucket_lock. */
+#define for_each_cached_btree(b, c, iter)				\
+	for (iter = 0; iter < ARRAY_SIZE((c)->bucket_hash); iter++)	\
+		hlist_for_each_entry_rcu((b), (c)->bucket_hash + iter, hash)
+
+/* One walk down the tree (an insert, a lookup, a map). */
+struct btree_op {
+	wait_queue_entry_t	wait;	/* on btree_cache_wait, for a reserve */
+	short			lock;	/* write-lock nodes at this level and below */
+	unsigned int		insert_collision:1;
+};
+
+static inline void bch_btree_op_init(struct btree_op *op, int write_lock_level)
+{
+	memset(op, 0, sizeof(*op));
+	init_wait(&op->wait);
+	op->lock = write_lock_level;
+}
+
+static inline void rw_lock(bool w, struct btree *b, int level)
+{
+	if (w) {
+		down_write_nested(&b->lock, level + 1);
+		b->seq++;
+	} else {
+		down_read_nested(&b->lock, level + 1);
+	}
+}
+
+static inline void rw_unlock(bool w, struct btree *b)
+{
+	if (w) {
+		b->seq++;
+		up_write(&b->lock);
+	} else {
+		up_read(&b->lock);
+	}
+}
+
+/* Return values of map callbacks, and map flags. */
+#define MAP_DONE	0
+#define MAP_CONTINUE	1
+#define MAP_ALL_NODES	0
+#define MAP_LEAF_NODES	1
+#define MAP_END_KEY	1
+
+/* ---- btree.c ---- */
+void bch_btree_node_read_done(struct btree *b);
+void __bch_btree_node_write(struct btree *b, struct closure *parent);
+void bch_btree_node_write(struct btree *b, struct closure *parent);
+void bch_btree_set_root(struct btree *b);
+struct btree *__bch_btree_node_alloc(struct cache_set *c, struct btree_op *op,
+				     int level, bool wait, struct btree *parent);
+struct btree *bch_btree_node_get(struct cache_set *c, struct btree_op *op,
+				 struct bkey *k, int level, bool write,
+				 struct btree *parent);
+void bch_btree_node_free(struct btree *b);
+int bch_btree_insert_check_key(struct btree *b, struct btree_op *op,
+			       struct bkey *check_key);
+/* Insert @keys (journaled with @journal_ref) up to @replace_key's version. */
+int bch_btree_insert(struct cache_set *c, struct keylist *keys,
+		     atomic_t *journal_ref, struct bkey *replace_key);
+void bch_cannibalize_unlock(struct cache_set *c);
+
+/* Node cache: set-up and teardown with the cache set. */
+int bch_btree_cache_alloc(struct cache_set *c);
+void bch_btree_cache_free(struct cache_set *c);
+/* Flush every dirty node (set stop); waits for the writes. */
+void bch_btree_flush_all(struct cache_set *c);
+
+typedef int (btree_map_nodes_fn)(struct btree_op *op, struct btree *b);
+int __bch_btree_map_nodes(struct btree_op *op, struct cache_set *c,
+			  struct bkey *from, btree_map_nodes_fn *fn, int flags);
+
+static inline int bch_btree_map_nodes(struct btree_op *op, struct cache_set *c,
+				      struct bkey *from, btree_map_nodes_fn *fn)
+{
+	return __bch_btree_map_nodes(op, c, from, fn, MAP_ALL_NODES);
+}
+
+static inline int bch_btree_map_leaf_nodes(struct btree_op *op,
+					   struct cache_set *c,
+					   struct bkey *from,
+					   btree_map_nodes_fn *fn)
+{
+	return __bch_btree_map_nodes(op, c, from, fn, MAP_LEAF_NODES);
+}
+
+typedef int (btree_map_keys_fn)(struct btree_op *op, struct btree *b,
+				struct bkey *k);
+int bch_btree_map_keys(struct btree_op *op, struct cache_set *c,
+		       struct bkey *from, btree_map_keys_fn *fn, int flags);
+
+/*
+ * Registration of an existing set: read the whole tree once, checking
+ * every node and marking every bucket it references (in parallel threads,
+ * one per top-level subtree, as 6.12 does).
+ */
+int bch_btree_check(struct cache_set *c);
+void bch_initial_mark_key(struct cache_set *c, int level, struct bkey *k);
+
+/*
+ * btree.c internals that gc.c needs to rewrite and coalesce nodes; no
+ * other file calls these.
+ */
+struct btree *bch_btree_node_alloc_replacement(struct btree *b,
+					       struct btree_op *op);
+void bch_btree_node_prefetch(struct btree *parent, struct bkey *k);
+int bch_btree_insert_node(struct btree *b, struct btree_op *op,
+			  struct keylist *insert_keys, atomic_t *journal_ref,
+			  struct bkey *replace_key);
+/* A key that, inserted into @b's parent, frees @b's bucket. */
+void bch_make_btree_freeing_key(struct btree *b, struct bkey *k);
+int bch_btree_check_reserve(struct btree *b, struct btree_op *op);
+/* Fill in c->checker (geometry and callbacks) once the cache is known. */
+void bch_btree_checker_init(struct cache_set *c);
+
+/* ---- gc.c ---- */
+int bch_gc_thread_start(struct cache_set *c);
+void bch_gc_thread_stop(struct cache_set *c);
+void bch_initial_gc_finish(struct cache_set *c);
+void bch_update_bucket_in_use(struct cache_set *c, struct gc_stat *stats);
+u8 __bch_btree_mark_key(struct cache_set *c, int level, struct bkey *k);
+
+static inline void set_gc_sectors(struct cache_set *c)
+{
+	atomic_set(&c->sectors_to_gc, c->cache->sb.bucket_size * c->nbuckets / 16);
+}
+
+static inline void wake_up_gc(struct cache_set *c)
+{
+	wake_up(&c->gc_wait);
+}
+
+/* Run gc now (sysfs trigger_gc, allocator out of buckets). */
+static inline void force_wake_up_gc(struct cache_set *c)
+{
+	/* gc runs when sectors_to_gc < 0; see gc.c */
+	atomic_set(&c->sectors_to_gc, -1);
+	wake_up_gc(c);
+}
+
+/* ---- movinggc.c ---- */
+void bch_moving_init_cache_set(struct cache_set *c);
+void bch_moving_gc(struct cache_set *c);
+
+#endif /* _BCACHE_BTREE_H */
