@@ -9,12 +9,15 @@ ifneq ($(KERNELRELEASE),)
 obj-$(CONFIG_BCACHE)	+= bcache.o
 
 bcache-y		:= closure.o util.o bset.o extents.o sb.o \
-			   super.o sysfs.o request.o io.o stats.o
+			   alloc.o btree.o gc.o keybuf.o journal.o \
+			   request.o movinggc.o io.o stats.o debug.o \
+			   super.o sysfs.o
 
 bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/ondisk_test.o \
 			   tests/closure_test.o tests/bset_test.o \
 			   tests/extents_test.o tests/sysfs_test.o \
-			   tests/vectors_test.o
+			   tests/vectors_test.o tests/alloc_test.o \
+			   tests/gc_test.o tests/journal_test.o
 
 # Out of tree the kernel's autoconf.h does not know our own symbols: the
 # caller names them on the command line and we hand them to the compiler.

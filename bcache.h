@@ -42,6 +42,7 @@
 
 #include <linux/kthread.h>
 #include <linux/mempool.h>
+#include <linux/min_heap.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/shrinker.h>
@@ -65,6 +66,9 @@ struct completion;
 
 /* bcache_device.flags */
 #define BCACHE_DEV_CLOSING	0	/* stop requested; no new openers */
+#define BCACHE_DEV_DETACHING	1	/* detach requested (super.c) */
+#define BCACHE_DEV_UNLINK_DONE	2	/* set <-> device links removed */
+#define BCACHE_DEV_CACHE_HOLDER	3	/* holder of the cache device */
 
 /* Smallest stripe the dirty-data accounting tracks, in sectors. */
 #define BCH_MIN_STRIPE_SZ	((4 << 20) >> SECTOR_SHIFT)
@@ -95,6 +99,8 @@ struct bcache_device {
 
 	/* Clones of bios passed straight to the backing device. */
 	struct bio_set		bio_passthru;
+	/* request.c: pieces of bios split off while a cache set is attached */
+	struct bio_set		bio_split;
 };
 
 enum stop_on_failure {
@@ -190,6 +196,7 @@ struct cached_dev {
 		struct hlist_node	hash;
 		struct list_head	lru;
 		u64			last;
+		unsigned long		expires;	/* jiffies */
 		unsigned int		sequential;
 	}			io[RECENT_IO];
 	struct hlist_head	io_hash[RECENT_IO + 1];
@@ -294,6 +301,21 @@ struct bucket {
 	u16		reclaimable_in_gc:1;
 };
 
+/* Generations @b moved past the oldest pointer gc last saw into it. */
+static inline u8 bucket_gc_gen(const struct bucket *b)
+{
+	return b->gen - b->last_gc;
+}
+
+/*
+ * A bucket the allocator may invalidate, with the sort key its
+ * replacement policy gave it (smaller goes first).
+ */
+struct bch_alloc_candidate {
+	u64		key;
+	size_t		bucket;		/* index into cache.buckets */
+};
+
 static inline unsigned int GC_MARK(const struct bucket *b)
 {
 	return b->gc_mark & 3;
@@ -343,6 +365,31 @@ struct open_bucket {
 	BKEY_PADDED(key);
 };
 
+/*
+ * A buffer of keys picked out of the btree by a predicate, in key order
+ * (keybuf.c): what the debugfs dump, writeback and moving gc work through.
+ * Keys being worked on stay in the rbtree until deleted, so a write to an
+ * overlapping range can see them (bch_keybuf_check_overlapping()).
+ */
+struct keybuf_key {
+	struct rb_node		node;
+	BKEY_PADDED(key);
+	void			*private;
+};
+
+#define KEYBUF_NR		500
+
+struct keybuf {
+	struct bkey		last_scanned;
+	spinlock_t		lock;
+	/* Range covered by keys, to skip the lock when nothing overlaps. */
+	struct bkey		start;
+	struct bkey		end;
+	struct rb_root		keys;
+	DECLARE_BITMAP(used, KEYBUF_NR);
+	struct keybuf_key	data[KEYBUF_NR];
+};
+
 /* cache_set.flags */
 enum {
 	CACHE_SET_UNREGISTERING,	/* detach everything, then stop */
@@ -361,6 +408,7 @@ struct cache {
 	struct kobject		kobj;		/* .../bcache/ of the device */
 	struct block_device	*bdev;
 	struct file		*bdev_file;
+	bool			alloc_ready;	/* bch_cache_alloc_init() done */
 
 	/* ---- alloc.c ---- */
 	struct task_struct	*alloc_thread;
@@ -374,10 +422,7 @@ struct cache {
 	size_t			fifo_last_bucket;
 	struct bucket		*buckets;	/* sb.nbuckets */
 	/* Invalidation candidates, ordered by the replacement policy. */
-	struct {
-		struct bucket	**data;
-		size_t		nr, size;
-	}			heap;
+	DEFINE_MIN_HEAP(struct bch_alloc_candidate, bch_alloc_heap) heap;
 	unsigned int		invalidate_needs_gc;
 	bool			discard;	/* sysfs; issue discards */
 
@@ -393,11 +438,31 @@ struct cache {
 	atomic_long_t		sectors_written;
 };
 
+/*
+ * Metadata written a bucket at a time (prio_sets, and upstream's uuid and
+ * journal buffers) uses only its first meta_bucket_pages(): no more than
+ * one page allocation can hold, nor than a u16 of sectors. Part of the
+ * on-disk format, since it fixes how many prios a prio_set carries.
+ */
+static inline unsigned int meta_bucket_pages(const struct cache_sb *sb)
+{
+	unsigned int cap = min_t(unsigned int,
+				 __rounddown_pow_of_two(USHRT_MAX) / PAGE_SECTORS,
+				 MAX_ORDER_NR_PAGES);
+
+	return min_t(unsigned int, sb->bucket_size / PAGE_SECTORS, cap);
+}
+
+static inline unsigned int meta_bucket_bytes(const struct cache_sb *sb)
+{
+	return meta_bucket_pages(sb) << PAGE_SHIFT;
+}
+
 /* Bucket prios and gens one prio_set bucket holds. */
 static inline unsigned int prios_per_bucket(const struct cache *ca)
 {
-	return ((ca->sb.bucket_size << SECTOR_SHIFT) -
-		sizeof(struct prio_set)) / sizeof(struct bucket_disk);
+	return (meta_bucket_bytes(&ca->sb) - sizeof(struct prio_set)) /
+	       sizeof(struct bucket_disk);
 }
 
 static inline unsigned int prio_buckets(const struct cache *ca)
@@ -439,6 +504,10 @@ struct cache_set {
 	struct semaphore	uuid_write_mutex;
 	struct closure		sb_write;
 	struct semaphore	sb_write_mutex;
+	/* How many of super.c's set_parts[] are set up, for the free. */
+	unsigned int		parts_ready;
+	/* Completed once the set is freed, for a registrar that failed. */
+	struct completion	*freed;
 
 	/* Bios and searches of the request path (request.c). */
 	mempool_t		search;
@@ -497,8 +566,15 @@ struct cache_set {
 	atomic_t		sectors_to_gc;
 	wait_queue_head_t	gc_wait;
 	struct time_stats	btree_gc_time;
+	struct keybuf		moving_gc_keys;	/* movinggc.c */
 	struct semaphore	moving_in_flight;
 	struct workqueue_struct	*moving_gc_wq;
+	/*
+	 * Run after every gc when copy_gc_enabled (movinggc.c installs
+	 * bch_moving_gc here; NULL: no moving gc). A pointer so that gc.c,
+	 * below movinggc.c, never calls up into it directly.
+	 */
+	void			(*moving_gc_fn)(struct cache_set *c);
 
 	/* ---- journal.c ---- */
 	struct journal		journal;
@@ -518,22 +594,24 @@ struct cache_set {
 	atomic_long_t		reclaimed_journal_buckets;
 	atomic_long_t		flush_write;
 
-	/* Error policy and knobs (sysfs.c) */
-	enum {
-		ON_ERROR_UNREGISTER,
-		ON_ERROR_PANIC,
-	}			on_error;
+	/*
+	 * Error policy and knobs (sysfs.c). Plain unsigned ints and bools,
+	 * not bitfields, so sysfs.c's table-driven files can reach them.
+	 */
+#define ON_ERROR_UNREGISTER	0
+#define ON_ERROR_PANIC		1
+	unsigned int		on_error;
 #define DEFAULT_IO_ERROR_LIMIT	8
 	unsigned int		error_limit;
 	unsigned int		error_decay;
-	unsigned short		journal_delay_ms;
+	unsigned int		journal_delay_ms;	/* <= USHRT_MAX */
 	bool			expensive_debug_checks;
-	unsigned int		verify:1;
-	unsigned int		key_merging_disabled:1;
-	unsigned int		gc_always_rewrite:1;
-	unsigned int		shrinker_disabled:1;
-	unsigned int		copy_gc_enabled:1;
-	unsigned int		idle_max_writeback_rate_enabled:1;
+	bool			verify;
+	bool			key_merging_disabled;
+	bool			gc_always_rewrite;
+	bool			shrinker_disabled;
+	bool			copy_gc_enabled;
+	bool			idle_max_writeback_rate_enabled;
 };
 
 /* Geometry helpers, in sectors unless named otherwise. */
@@ -615,6 +693,36 @@ void bch_cache_set_error(struct cache_set *c, const char *fmt, ...);
 	({ bool __bad = (cond); if (__bad) cache_bug(c, __VA_ARGS__); __bad; })
 #define cache_set_err_on(cond, c, ...)	cache_bug_on(cond, c, __VA_ARGS__)
 
+/*
+ * Submit @bio on behalf of @cl (which its end_io must put). Once the set
+ * is shutting down for errors no new I/O reaches the cache device: the bio
+ * fails at once instead.
+ */
+static inline void closure_bio_submit(struct cache_set *c, struct bio *bio,
+				      struct closure *cl)
+{
+	closure_get(cl);
+	if (unlikely(test_bit(CACHE_SET_IO_DISABLE, &c->flags))) {
+		bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+		return;
+	}
+	submit_bio_noacct(bio);
+}
+
+/*
+ * A kthread of the set that must not exit by itself while the set could
+ * still kthread_stop() it: park here until told to stop.
+ */
+static inline void bch_wait_for_kthread_stop(void)
+{
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
 /* ---- alloc.c ---- */
 u8 bch_inc_gen(struct cache *ca, struct bucket *b);
 void bch_rescale_priorities(struct cache_set *c, int sectors);
@@ -639,6 +747,15 @@ void bch_cache_alloc_exit(struct cache *ca);
 int bch_prio_write(struct cache *ca, bool wait);
 int bch_prio_read(struct cache *ca, u64 bucket, const char **err);
 void bch_bucket_pin_put(struct cache_set *c, struct bkey *k);	/* upstream bkey_put */
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Pure pieces of alloc.c, exposed to tests/alloc_test.c. */
+int bch_reserve_source(unsigned int reserve, unsigned int nth);
+u64 bch_bucket_lru_key(const struct bucket *b, u16 min_prio);
+int bch_alloc_lru_candidates(struct cache *ca);
+void bch_prio_set_seal(struct prio_set *p, size_t bytes, u64 magic);
+const char *bch_prio_set_check(const struct prio_set *p, size_t bytes,
+			       u64 magic);
+#endif
 
 /* ---- io.c ---- */
 void bch_bbio_free(struct bio *bio, struct cache_set *c);
@@ -678,16 +795,46 @@ void bch_cached_dev_uevent(struct cached_dev *dc);
 /* Cache sets (super.c) */
 extern struct list_head bch_cache_sets;		/* under bch_register_lock */
 void bch_write_super(struct cache_set *c);
-void bch_uuid_write(struct cache_set *c);
+/* Rewrites the whole uuid table to a new bucket; 0 or -errno. */
+int bch_uuid_write(struct cache_set *c);
 void bch_cache_set_stop(struct cache_set *c);
 void bch_cache_set_unregister(struct cache_set *c);
+/*
+ * Attach and detach: the caller holds dc->state_lock and
+ * bch_register_lock (as upstream, the attach does its uuid and superblock
+ * writes under it). Attach answers -ENOENT for a set of another uuid (or
+ * one not running yet), so callers may offer a device to every set in
+ * turn. Detach refuses a device with dirty data with -EBUSY.
+ */
 int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
 			  const u8 *set_uuid);
-void bch_cached_dev_detach(struct cached_dev *dc);
+int bch_cached_dev_detach(struct cached_dev *dc);
 bool bch_cached_dev_error(struct cached_dev *dc);
-bool bch_has_feature_incompat_ok(struct cache_sb *sb);
 
-/* sysfs.c */
+/*
+ * The attachment reference (dc->count): whoever sends a bio through the
+ * cache takes one; detaching drops the attachment's own, and the last
+ * put finishes the detach.
+ */
+static inline bool cached_dev_get(struct cached_dev *dc)
+{
+	if (!refcount_inc_not_zero(&dc->count))
+		return false;
+	/* Pairs with the barrier before the count is set at attach. */
+	smp_mb__after_atomic();
+	return true;
+}
+
+static inline void cached_dev_put(struct cached_dev *dc)
+{
+	if (refcount_dec_and_test(&dc->count))
+		queue_work(bcache_wq, &dc->detach);
+}
+
+/* sysfs.c; the release functions of its cache set ktypes are super.c's */
+void bch_cache_set_release(struct kobject *kobj);
+void bch_cache_set_internal_release(struct kobject *kobj);
+void bch_cache_release(struct kobject *kobj);
 extern const struct kobj_type bch_cached_dev_ktype;
 extern const struct kobj_type bch_cache_set_ktype;
 extern const struct kobj_type bch_cache_set_internal_ktype;

@@ -122,6 +122,17 @@ static inline unsigned int bset_block_offset(struct btree *b, struct bset *i)
 	return bset_sector_offset(&b->keys, i) >> b->c->block_bits;
 }
 
+/* Blocks the node spans on disk (its key's size), and a new node's. */
+static inline unsigned int btree_blocks(struct btree *b)
+{
+	return KEY_SIZE(&b->key) >> b->c->block_bits;
+}
+
+static inline unsigned int btree_default_blocks(struct cache_set *c)
+{
+	return (c->btree_pages * PAGE_SECTORS) >> c->block_bits;
+}
+
 /* Every cached node; RCU, or under bch_register_lock / bucket_lock. */
 #define for_each_cached_btree(b, c, iter)				\
 	for (iter = 0; iter < ARRAY_SIZE((c)->bucket_hash); iter++)	\
@@ -192,28 +203,34 @@ void bch_btree_cache_free(struct cache_set *c);
 /* Flush every dirty node (set stop); waits for the writes. */
 void bch_btree_flush_all(struct cache_set *c);
 
+/*
+ * Walks from @from on (NULL: the start), calling @fn on each node or leaf,
+ * or on each key of the leaves; @fn returns MAP_CONTINUE, MAP_DONE or an
+ * error, which ends the walk. -EINTR from @fn restarts it at the root.
+ */
+typedef int (btree_map_keys_fn)(struct btree_op *op, struct btree *b,
+				struct bkey *k);
 typedef int (btree_map_nodes_fn)(struct btree_op *op, struct btree *b);
+
+int bch_btree_map_keys(struct btree_op *op, struct cache_set *c,
+		       struct bkey *from, btree_map_keys_fn *fn, int flags);
 int __bch_btree_map_nodes(struct btree_op *op, struct cache_set *c,
 			  struct bkey *from, btree_map_nodes_fn *fn, int flags);
 
-static inline int bch_btree_map_nodes(struct btree_op *op, struct cache_set *c,
-				      struct bkey *from, btree_map_nodes_fn *fn)
-{
-	return __bch_btree_map_nodes(op, c, from, fn, MAP_ALL_NODES);
-}
-
-static inline int bch_btree_map_leaf_nodes(struct btree_op *op,
-					   struct cache_set *c,
-					   struct bkey *from,
-					   btree_map_nodes_fn *fn)
+/* Leaves only: where inserts and lookups go. */
+static inline int bch_btree_map_leaf_nodes(struct btree_op *op, struct cache_set *c,
+					   struct bkey *from, btree_map_nodes_fn *fn)
 {
 	return __bch_btree_map_nodes(op, c, from, fn, MAP_LEAF_NODES);
 }
 
-typedef int (btree_map_keys_fn)(struct btree_op *op, struct btree *b,
-				struct bkey *k);
-int bch_btree_map_keys(struct btree_op *op, struct cache_set *c,
-		       struct bkey *from, btree_map_keys_fn *fn, int flags);
+/* Interior nodes too, each after its children. */
+static inline int bch_btree_map_nodes(struct btree_op *op,
+				      struct cache_set *c, struct bkey *from,
+				      btree_map_nodes_fn *fn)
+{
+	return __bch_btree_map_nodes(op, c, from, fn, MAP_ALL_NODES);
+}
 
 /*
  * Registration of an existing set: read the whole tree once, checking
@@ -238,6 +255,24 @@ void bch_make_btree_freeing_key(struct btree *b, struct bkey *k);
 int bch_btree_check_reserve(struct btree *b, struct btree_op *op);
 /* Fill in c->checker (geometry and callbacks) once the cache is known. */
 void bch_btree_checker_init(struct cache_set *c);
+/* Write @b's open set and wait for it; takes b->write_lock. */
+void bch_btree_node_write_sync(struct btree *b);
+
+/*
+ * Recursion (upstream's bcache_btree()/bcache_btree_root() macros):
+ * bch_btree_recurse() gets the child of @parent that @k points to, locked
+ * for writing if its level is <= op->lock, calls @fn on it and unlocks it.
+ * bch_btree_root_recurse() calls @fn on the locked root, again and again
+ * while @fn returns -EINTR (after a wait on btree_cache_wait if op->wait
+ * was queued there), so @fn may ask for more write locks by raising
+ * op->lock and returning -EINTR.
+ */
+typedef int (btree_recurse_fn)(struct btree *b, struct btree_op *op,
+			       void *arg);
+int bch_btree_recurse(struct btree *parent, struct btree_op *op,
+		      struct bkey *k, btree_recurse_fn *fn, void *arg);
+int bch_btree_root_recurse(struct cache_set *c, struct btree_op *op,
+			   btree_recurse_fn *fn, void *arg);
 
 /* ---- gc.c ---- */
 int bch_gc_thread_start(struct cache_set *c);
@@ -245,6 +280,11 @@ void bch_gc_thread_stop(struct cache_set *c);
 void bch_initial_gc_finish(struct cache_set *c);
 void bch_update_bucket_in_use(struct cache_set *c, struct gc_stat *stats);
 u8 __bch_btree_mark_key(struct cache_set *c, int level, struct bkey *k);
+#if IS_ENABLED(CONFIG_KUNIT)
+/* gc's marking rule for one pointer, on a bare bucket (tests/gc_test.c). */
+u8 bch_gc_mark_bucket(struct bucket *g, u8 ptr_gen, int level, bool dirty,
+		      unsigned int sectors, bool *conflict);
+#endif
 
 static inline void set_gc_sectors(struct cache_set *c)
 {
@@ -264,8 +304,29 @@ static inline void force_wake_up_gc(struct cache_set *c)
 	wake_up_gc(c);
 }
 
+/* ---- keybuf.c ---- */
+typedef bool (keybuf_pred_fn)(struct keybuf *buf, struct bkey *k);
+void bch_keybuf_init(struct keybuf *buf);
+void bch_refill_keybuf(struct cache_set *c, struct keybuf *buf,
+		       struct bkey *end, keybuf_pred_fn *pred);
+bool bch_keybuf_check_overlapping(struct keybuf *buf, struct bkey *start,
+				  struct bkey *end);
+void bch_keybuf_del(struct keybuf *buf, struct keybuf_key *w);
+struct keybuf_key *bch_keybuf_next(struct keybuf *buf);
+struct keybuf_key *bch_keybuf_next_rescan(struct cache_set *c,
+					  struct keybuf *buf,
+					  struct bkey *end,
+					  keybuf_pred_fn *pred);
+#if IS_ENABLED(CONFIG_KUNIT)
+/* The pieces of a refill, for tests/gc_test.c. */
+int bch_keybuf_add(struct keybuf *buf, const struct bkey *k);
+void bch_keybuf_update_range(struct keybuf *buf);
+#endif
+
 /* ---- movinggc.c ---- */
-void bch_moving_init_cache_set(struct cache_set *c);
+/* The bcache_gc workqueue and c->moving_gc_fn; undone by _exit. */
+int bch_moving_init_cache_set(struct cache_set *c);
+void bch_moving_exit_cache_set(struct cache_set *c);
 void bch_moving_gc(struct cache_set *c);
 
 #endif /* _BCACHE_BTREE_H */

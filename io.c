@@ -1,19 +1,201 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * I/O error accounting.
+ * Bios to the devices under bcache, and what their completions tell us.
  *
- * A failed bio to a backing device is reported to whoever submitted it in
- * any case; here it is also counted against the device. Up to the error
- * limit (sysfs io_error_limit) each one is logged; the one that reaches it
- * disables I/O to the device and stops it, since a backing disk that keeps
- * failing is better taken away than retried forever. This runs in bio
- * completion context, so stopping is only requested (bcache_device_stop());
- * the teardown itself happens later on a workqueue.
+ * Every bio to a cache device is a bbio: the bio plus the single-pointer
+ * key it was issued for and the time it left, so its completion can be
+ * charged to the right device and its latency can feed the congestion
+ * estimate the request path consults before caching (c->congested). Small
+ * metadata bbios come from c->bio_meta; data bbios are split off other
+ * bios in bio_sets whose front pad is the bbio header.
+ *
+ * Errors are counted per device. A cache device keeps a decaying count
+ * (io_errors, scaled by 2^IO_ERROR_SHIFT, multiplied by 127/128 every
+ * error_decay I/Os) and takes the whole cache set down when it reaches
+ * error_limit. A backing device counts plainly: up to its error limit each
+ * failure is logged; the one that reaches it disables I/O to the device
+ * and stops it, since a backing disk that keeps failing is better taken
+ * away than retried forever. Both run in bio completion context, so they
+ * only request the stop; the teardown happens later on a workqueue.
  */
 
 #include "bcache.h"
 
 #include <linux/bio.h>
+#include <linux/blkdev.h>
+
+/* ---- bbios ---- */
+
+static struct bbio *to_bbio(struct bio *bio)
+{
+	return container_of(bio, struct bbio, bio);
+}
+
+void bch_bbio_free(struct bio *bio, struct cache_set *c)
+{
+	mempool_free(to_bbio(bio), &c->bio_meta);
+}
+
+/* A metadata bbio with room for one meta bucket's worth of pages. */
+struct bio *bch_bbio_alloc(struct cache_set *c)
+{
+	struct bbio *b = mempool_alloc(&c->bio_meta, GFP_NOIO);
+
+	bio_init(&b->bio, NULL, b->bio.bi_inline_vecs,
+		 meta_bucket_pages(&c->cache->sb), 0);
+	return &b->bio;
+}
+
+/* Stamp @b for the congestion tracking and send it to the cache device. */
+static void bbio_send(struct cache_set *c, struct bbio *b)
+{
+	b->submit_time_us = bch_clock_us();
+	closure_bio_submit(c, &b->bio, b->bio.bi_private);
+}
+
+/*
+ * Send a bbio whose key is already set to where that key's first pointer
+ * points; bi_private is the closure its end_io will put.
+ */
+void __bch_submit_bbio(struct bio *bio, struct cache_set *c)
+{
+	struct bbio *b = to_bbio(bio);
+
+	bio_set_dev(bio, c->cache->bdev);
+	bio->bi_iter.bi_sector = PTR_OFFSET(&b->key, 0);
+	bbio_send(c, b);
+}
+
+/* Send @bio to pointer @ptr of @k (the bbio keeps a copy of just that). */
+void bch_submit_bbio(struct bio *bio, struct cache_set *c,
+		     struct bkey *k, unsigned int ptr)
+{
+	struct bbio *b = to_bbio(bio);
+
+	bch_bkey_copy_single_ptr(&b->key, k, ptr);
+	__bch_submit_bbio(bio, c);
+}
+
+/* ---- cache device errors ---- */
+
+/* errors *= 127/128, without losing an error counted meanwhile */
+static void scale_down_errors(atomic_t *errors)
+{
+	int cur = atomic_read(errors);
+	int scaled;
+
+	do {
+		scaled = (u64)(unsigned int)cur * 127 / 128;
+	} while (!atomic_try_cmpxchg(errors, &cur, scaled));
+}
+
+/*
+ * Every error_decay I/Os the error count loses 1/128 of itself, so an
+ * error's weight halves after about 88 * error_decay I/Os: a device with
+ * a rare bad sector keeps working, one that fails steadily does not.
+ *
+ * The I/O count is brought back under error_decay with a cmpxchg so that
+ * concurrent completions each take off at most one period, and only the
+ * one that succeeded decays the errors for that period.
+ */
+static void decay_io_errors(struct cache *ca, unsigned int period)
+{
+	unsigned int count = atomic_inc_return(&ca->io_count);
+
+	while (count > period) {
+		unsigned int seen = count;
+
+		count = atomic_cmpxchg(&ca->io_count, seen, seen - period);
+		if (count != seen)
+			continue;	/* somebody else moved it; look again */
+
+		count = seen - period;
+		scale_down_errors(&ca->io_errors);
+	}
+}
+
+static void note_cache_io_error(struct cache *ca, bool is_read,
+				const char *what)
+{
+	unsigned int weight = atomic_add_return(1 << IO_ERROR_SHIFT,
+						&ca->io_errors) >> IO_ERROR_SHIFT;
+
+	if (weight >= READ_ONCE(ca->set->error_limit)) {
+		bch_cache_set_error(ca->set, "%pg: too many IO errors %s\n",
+				    ca->bdev, what);
+		return;
+	}
+	pr_err("%pg: IO error on %s%s\n", ca->bdev, what,
+	       is_read ? ", recovering." : ".");
+}
+
+/* Account one completed I/O of @ca, failed if @error; @m says what it was. */
+void bch_count_io_errors(struct cache *ca, blk_status_t error,
+			 int is_read, const char *m)
+{
+	unsigned int period = READ_ONCE(ca->set->error_decay);
+
+	if (period)
+		decay_io_errors(ca, period);
+	if (error)
+		note_cache_io_error(ca, is_read, m);
+}
+
+/*
+ * Congestion of the cache device, as the request path reads it: c->congested
+ * is zero while the device keeps up and goes negative by about a
+ * millisecond for every millisecond an I/O exceeded its threshold (never
+ * below -CONGESTED_MAX); each I/O that is fast enough again earns one back.
+ */
+static void track_congestion(struct cache_set *c, struct bbio *b,
+			     bool write)
+{
+	unsigned int limit = write ? READ_ONCE(c->congested_write_threshold_us) :
+				     READ_ONCE(c->congested_read_threshold_us);
+	unsigned int now;
+	int congested, took_us, penalty_ms;
+
+	if (!limit)
+		return;
+
+	now = bch_clock_us();
+	took_us = now - b->submit_time_us;
+	congested = atomic_read(&c->congested);
+
+	if (took_us <= (int)limit) {
+		if (congested < 0)
+			atomic_inc(&c->congested);
+		return;
+	}
+
+	WRITE_ONCE(c->congested_last_us, now);
+	penalty_ms = min(took_us / 1024, CONGESTED_MAX + congested);
+	atomic_sub(penalty_ms, &c->congested);
+}
+
+void bch_bbio_count_io_errors(struct cache_set *c, struct bio *bio,
+			      blk_status_t error, const char *m)
+{
+	bool write = op_is_write(bio_op(bio));
+
+	track_congestion(c, to_bbio(bio), write);
+	bch_count_io_errors(c->cache, error, !write, m);
+}
+
+/* The usual end of a bbio: account it, free it, release its closure. */
+void bch_bbio_endio(struct cache_set *c, struct bio *bio,
+		    blk_status_t error, const char *m)
+{
+	struct closure *parent = bio->bi_private;
+	bool write = op_is_write(bio_op(bio));
+
+	track_congestion(c, to_bbio(bio), write);
+	bch_count_io_errors(c->cache, error, !write, m);
+	bio_put(bio);
+	closure_put(parent);
+}
+
+/* ---- backing device errors ---- */
 
 static void cached_dev_fail(struct cached_dev *dc)
 {

@@ -48,54 +48,75 @@ struct journal_replay {
 
 /* Largest jset we write or read: 2^JSET_BITS pages. */
 #define JSET_BITS		3
+#define JSET_MAX_BYTES		(PAGE_SIZE << JSET_BITS)
 
+/* One of the two jset buffers: filling up, or being written. */
 struct journal_write {
-	struct jset		*data;
 	struct cache_set	*c;
-	struct closure_waitlist	wait;	/* closures waiting for this write */
-	bool			dirty;
-	bool			need_write;
+	struct jset		*data;		/* 2^JSET_BITS pages */
+	bool			need_write;	/* somebody wants it on disk */
+	bool			dirty;		/* delayed flush queued */
+	/* Parents of bch_journal() callers that wait for the write. */
+	struct closure_waitlist	wait;
 };
 
 struct journal {
-	spinlock_t		lock;
-	spinlock_t		flush_write_lock;
-	bool			btree_flushing;
-	bool			do_reserve;
-	/* Waiting for room in the journal. */
-	struct closure_waitlist	wait;
+	u64			seq;		/* of the open jset */
+	struct journal_write	w[2];
+	struct journal_write	*cur;		/* the open one */
+
+	/* One count per open jset; the front one is last_seq's. */
+	BCH_RING(atomic_t)
+				pin;
+
+	/* Where the next jset goes, in the current journal bucket. */
+	BKEY_PADDED(key);
+	unsigned int		blocks_free;
+
+	spinlock_t		lock;		/* everything above */
+
+	/* The write path: one journal_write in flight at a time. */
 	struct closure		io;
 	int			io_in_flight;
 	struct delayed_work	work;		/* journal_delay_ms flush */
 
-	unsigned int		blocks_free;	/* in the current bucket */
-	u64			seq;		/* of the current jset */
-	BCH_RING(atomic_t)	pin;
+	/* bch_journal() callers waiting for room. */
+	struct closure_waitlist	wait;
 
-	/* Where the next jset goes: the current journal bucket. */
-	BKEY_PADDED(key);
+	spinlock_t		flush_write_lock; /* btree_flushing */
+	bool			btree_flushing;
+	bool			do_reserve;	/* keep a bucket for flushes */
+};
 
-	struct journal_write	w[2], *cur;
+/* State of a journal bucket's discard (journal_device.discard_in_flight). */
+enum {
+	DISCARD_READY,		/* none issued: may start the next */
+	DISCARD_IN_FLIGHT,
+	DISCARD_DONE,		/* finished: discard_idx may move on */
 };
 
 /* Per cache device: which bucket of sb.d[] holds what. */
 struct journal_device {
-	/* Newest seq written to each journal bucket. */
-	u64			seq[SB_JOURNAL_BUCKETS];
-	unsigned int		cur_idx;	/* being written */
-	unsigned int		last_idx;	/* oldest still needed */
-	unsigned int		discard_idx;	/* next to discard */
-
-#define DISCARD_READY		0
-#define DISCARD_IN_FLIGHT	1
-#define DISCARD_DONE		2
-	atomic_t		discard_in_flight;
-	struct work_struct	discard_work;
-	struct bio		discard_bio;
-	struct bio_vec		discard_bv;
-
+	/* Reads at registration and jset writes, one at a time. */
 	struct bio		bio;
-	struct bio_vec		bv[8];
+	struct bio_vec		bv[1 << JSET_BITS];
+
+	/*
+	 * Indexes into sb.d[]: jsets go into cur_idx; last_idx is the oldest
+	 * bucket replay would still need; buckets from discard_idx up to
+	 * last_idx are being discarded, one at a time.
+	 */
+	unsigned int		cur_idx;
+	unsigned int		last_idx;
+	unsigned int		discard_idx;
+
+	atomic_t		discard_in_flight;	/* DISCARD_* */
+	struct bio_vec		discard_bv;
+	struct bio		discard_bio;
+	struct work_struct	discard_work;
+
+	/* Highest seq written to (or found in) each journal bucket. */
+	u64			seq[SB_JOURNAL_BUCKETS];
 };
 
 /* Journal reservations: room kept for the btree flush itself. */
@@ -105,6 +126,13 @@ struct journal_device {
 
 /* Pin count per open jset; the ring holds this many. */
 #define JOURNAL_PIN		20000
+
+/* Dirty btree nodes one journal reclaim writes out at most. */
+#define BTREE_FLUSH_NR		8
+
+/* Created by super.c at module load, as upstream. */
+extern struct workqueue_struct *bch_journal_wq;
+extern struct workqueue_struct *bch_flush_wq;
 
 static inline u64 journal_pin_seq(struct journal *j, atomic_t *pin)
 {
@@ -124,15 +152,59 @@ static inline u64 journal_last_seq(struct journal *j)
  */
 atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
 		      struct closure *parent);
-void bch_journal_next(struct journal *j);
-void bch_journal_mark(struct cache_set *c, struct list_head *list);
+/* A commit point with no keys: the header (root, uuids, prios) only. */
 void bch_journal_meta(struct cache_set *c, struct closure *cl);
-int bch_journal_read(struct cache_set *c, struct list_head *list);
-int bch_journal_replay(struct cache_set *c, struct list_head *list);
+/* Open the next jset (also the first one, at registration). */
+void bch_journal_next(struct journal *j);
+/* From now on keep a bucket free for the btree flushes reclaim needs. */
 void bch_journal_space_reserve(struct journal *j);
-void bch_journal_free(struct cache_set *c);
-int bch_journal_alloc(struct cache_set *c);
+
+/* Registration, in this order: read, mark, next, replay. */
+int bch_journal_read(struct cache_set *c, struct list_head *list);
+void bch_journal_mark(struct cache_set *c, struct list_head *list);
+int bch_journal_replay(struct cache_set *c, struct list_head *list);
 /* Free the list bch_journal_read() built. */
 void bch_journal_entries_free(struct list_head *list);
+
+int bch_journal_alloc(struct cache_set *c);
+void bch_journal_free(struct cache_set *c);
+
+/* Bytes of a jset header followed by @u64s words of keys. */
+static inline size_t jset_bytes_for(size_t u64s)
+{
+	return sizeof(struct jset) + u64s * sizeof(u64);
+}
+
+static inline size_t jset_bytes(const struct jset *j)
+{
+	return jset_bytes_for(le32_to_cpu(j->keys));
+}
+
+/* What the csum of @j must be: everything after the csum field. */
+static inline u64 jset_csum(const struct jset *j)
+{
+	return bch_csum_range(j, jset_bkey_last(j));
+}
+
+/*
+ * The search for the newest journal bucket, apart from the I/O so it can
+ * be tested on its own: @read loads journal bucket @idx into the replay
+ * list (> 0 if that added entries, 0 if not, < 0 on error), @newest says
+ * the highest seq in the list so far. @done records the buckets read.
+ */
+struct journal_search {
+	unsigned int	nr;
+	unsigned long	*done;
+	int		(*read)(struct journal_search *s, unsigned int idx);
+	u64		(*newest)(struct journal_search *s);
+};
+
+#if IS_ENABLED(CONFIG_KUNIT)
+int bch_jset_check(const struct jset *j, u64 magic, size_t have,
+		   size_t room, const char **why);
+int bch_journal_search(struct journal_search *s);
+int bch_journal_list_add(struct list_head *list, const struct jset *j);
+bool bch_journal_find_gap(struct list_head *list, u64 *first, u64 *last);
+#endif
 
 #endif /* _BCACHE_JOURNAL_H */

@@ -20,6 +20,7 @@
 #include <linux/math64.h>
 #include <linux/sysfs.h>
 
+#include "bcache.h"
 #include "stats.h"
 #include "sysfs.h"
 
@@ -204,4 +205,30 @@ void bch_accounting_destroy(struct bch_accounting *acc)
 	cancel_delayed_work_sync(&acc->fold_work);
 	for (w = 0; w < BCH_WINDOW_NR; w++)
 		kobject_put(&acc->window[w].kobj);
+}
+
+/*
+ * A request is counted twice, once for its backing device and once for
+ * the set caching it, so each has its own stats_* directories.
+ */
+
+void bch_mark_cache_accounting(struct cache_set *c, struct bcache_device *d,
+			       bool hit, bool bypass)
+{
+	bch_account_lookup(&to_cached_dev(d)->accounting, hit, bypass);
+	bch_account_lookup(&c->accounting, hit, bypass);
+}
+
+void bch_mark_cache_miss_collision(struct cache_set *c,
+				   struct bcache_device *d)
+{
+	bch_account_miss_collision(&to_cached_dev(d)->accounting);
+	bch_account_miss_collision(&c->accounting);
+}
+
+void bch_mark_sectors_bypassed(struct cache_set *c, struct cached_dev *dc,
+			       int sectors)
+{
+	bch_account_bypassed(&dc->accounting, sectors);
+	bch_account_bypassed(&c->accounting, sectors);
 }

@@ -5,9 +5,10 @@
  *
  * The request path only bumps per-object atomic counters (cheap, no lock);
  * a periodic worker folds them into the four windows and decays the
- * windows, so the hot path never touches the windows themselves. This file
- * knows nothing of devices or cache sets: the request path calls the
- * bch_account_*() functions on each accounting object a request counts for.
+ * windows, so the hot path never touches the windows themselves. The
+ * windows know nothing of devices or cache sets: bch_account_*() work on
+ * one accounting object, and the bch_mark_*() wrappers below apply them
+ * to a device and its set together.
  */
 #ifndef _BCACHE_STATS_H
 #define _BCACHE_STATS_H
@@ -74,5 +75,21 @@ static inline void bch_account_bypassed(struct bch_accounting *acc,
 {
 	atomic_add(sectors, &acc->pending[BCH_STAT_SECTORS_BYPASSED]);
 }
+
+/*
+ * What the request path calls: each counts one request against both the
+ * backing device it was for and the cache set behind it (upstream's
+ * names and arguments).
+ */
+struct cache_set;
+struct cached_dev;
+struct bcache_device;
+
+void bch_mark_cache_accounting(struct cache_set *c, struct bcache_device *d,
+			       bool hit, bool bypass);
+void bch_mark_cache_miss_collision(struct cache_set *c,
+				   struct bcache_device *d);
+void bch_mark_sectors_bypassed(struct cache_set *c, struct cached_dev *dc,
+			       int sectors);
 
 #endif /* _BCACHE_STATS_H */

@@ -29,6 +29,8 @@
  */
 
 #include "bcache.h"
+#include "btree.h"
+#include "debug.h"
 #include "request.h"
 #include "sb.h"
 
@@ -37,6 +39,7 @@
 #include <linux/completion.h>
 #include <linux/debugfs.h>
 #include <linux/idr.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/reboot.h>
@@ -45,6 +48,8 @@
 
 DEFINE_MUTEX(bch_register_lock);	/* the list below; see bcache.h */
 struct workqueue_struct *bcache_wq;
+struct workqueue_struct *bch_journal_wq;	/* journal writes */
+struct workqueue_struct *bch_flush_wq;		/* delayed journal flushes */
 
 /* Writeback cutoffs, in percent of the cache; used by writeback, later. */
 unsigned int bch_cutoff_writeback;
@@ -55,11 +60,16 @@ unsigned int bch_cutoff_writeback_sync;
 module_param(bch_cutoff_writeback_sync, uint, 0);
 MODULE_PARM_DESC(bch_cutoff_writeback_sync, "hard threshold to cutoff writeback");
 
-/* Registered backing devices (cached_dev.list), under bch_register_lock. */
-static LIST_HEAD(uncached_devices);
 /*
- * How many devices exist, up to the end of their free, and how many have
- * been freed so far; unregister_wait is woken at each free.
+ * Registered backing devices not attached to a set (cached_dev.list; an
+ * attached one is on its set's cached_devs), and the registered cache
+ * sets; both under bch_register_lock.
+ */
+static LIST_HEAD(uncached_devices);
+LIST_HEAD(bch_cache_sets);
+/*
+ * How many devices and cache sets exist, up to the end of their free, and
+ * how many have been freed so far; unregister_wait is woken at each free.
  */
 static atomic_t nr_devices = ATOMIC_INIT(0);
 static atomic_t nr_freed = ATOMIC_INIT(0);
@@ -137,6 +147,277 @@ void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent)
 	submit_bio(bio);
 
 	closure_return_with_destructor(&dc->sb_write, bdev_sb_write_done);
+}
+
+/*
+ * The cache device's superblock. As for a backing device, writes are
+ * serialized by a semaphore; the write is a child of the set's closure, so
+ * a set stopped while its superblock is being written is freed only once
+ * the bio has completed and the semaphore is released.
+ */
+
+static void cache_sb_write_endio(struct bio *bio)
+{
+	struct cache *ca = bio->bi_private;
+
+	bch_count_io_errors(ca, bio->bi_status, 0, "writing superblock");
+	closure_put(&ca->set->sb_write);
+}
+
+static CLOSURE_CALLBACK(cache_sb_write_done)
+{
+	closure_type(c, struct cache_set, sb_write);
+
+	up(&c->sb_write_mutex);
+}
+
+/**
+ * bch_write_super() - write the superblock of @c's cache device from ca->sb
+ * @c:	a cache set with its cache device
+ *
+ * Bumps the sequence number. Does not wait for the write; sleeps until the
+ * previous one is done.
+ */
+void bch_write_super(struct cache_set *c)
+{
+	struct cache *ca = c->cache;
+	struct bio *bio = &ca->sb_bio;
+
+	down(&c->sb_write_mutex);
+	closure_init(&c->sb_write, &c->cl);
+
+	ca->sb.seq++;
+	/* What we write is the uuid format of version 3 and later. */
+	if (ca->sb.version < BCACHE_SB_VERSION_CDEV_WITH_UUID)
+		ca->sb.version = BCACHE_SB_VERSION_CDEV_WITH_UUID;
+	bch_sb_encode(ca->sb_disk, &ca->sb);
+
+	bio_init(bio, ca->bdev, ca->sb_bv, ARRAY_SIZE(ca->sb_bv),
+		 REQ_OP_WRITE | REQ_SYNC | REQ_META);
+	bio->bi_iter.bi_sector = SB_SECTOR;
+	__bio_add_page(bio, virt_to_page(ca->sb_disk), SB_SIZE,
+		       offset_in_page(ca->sb_disk));
+	bio->bi_end_io = cache_sb_write_endio;
+	bio->bi_private = ca;
+
+	closure_get(&c->sb_write);
+	submit_bio(bio);
+
+	closure_return_with_destructor(&c->sb_write, cache_sb_write_done);
+}
+
+/*
+ * The uuid table: one bucket holding an entry per backing device (and
+ * flash volume) the set has ever cached, indexed by the inode number its
+ * keys carry. An entry is never reused for another device: detaching
+ * overwrites its uuid with invalid_uuid, so only never-used (all-zero)
+ * entries are free, and old keys of a detached device can never be read
+ * as data of a new one.
+ */
+
+static const u8 invalid_uuid[16] = {
+	0xa0, 0x3e, 0xf8, 0xed, 0x3e, 0xe1, 0xb8, 0x78,
+	0xc8, 0x50, 0xfc, 0x5e, 0xcb, 0x16, 0xcd, 0x99,
+};
+
+static const u8 zero_uuid[16];
+
+/* One synchronous transfer of the whole table, its status kept here. */
+struct uuid_transfer {
+	struct closure		cl;
+	struct cache_set	*c;
+	blk_status_t		status;
+};
+
+static void uuid_transfer_endio(struct bio *bio)
+{
+	struct uuid_transfer *t = container_of(bio->bi_private,
+					       struct uuid_transfer, cl);
+
+	if (bio->bi_status)
+		t->status = bio->bi_status;
+	bch_bbio_free(bio, t->c);
+	closure_put(&t->cl);
+}
+
+/* Reads the table from @k's first pointer, or writes it to all of them. */
+static int uuid_transfer(struct cache_set *c, blk_opf_t opf, struct bkey *k)
+{
+	struct uuid_transfer t = { .c = c };
+	unsigned int ptr;
+
+	closure_init_stack(&t.cl);
+
+	for (ptr = 0; ptr < KEY_PTRS(k); ptr++) {
+		struct bio *bio = bch_bbio_alloc(c);
+
+		bio->bi_opf = opf | REQ_SYNC | REQ_META;
+		bio->bi_iter.bi_size = KEY_SIZE(k) << SECTOR_SHIFT;
+		bio->bi_end_io = uuid_transfer_endio;
+		bio->bi_private = &t.cl;
+		bch_bio_map(bio, c->uuids);
+		bch_submit_bbio(bio, c, k, ptr);
+
+		if (!op_is_write(opf))
+			break;
+	}
+
+	closure_sync(&t.cl);
+	return blk_status_to_errno(t.status);
+}
+
+static struct uuid_entry *uuid_lookup(struct cache_set *c, const u8 *uuid)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_uuids; i++)
+		if (!memcmp(c->uuids[i].uuid, uuid, 16))
+			return c->uuids + i;
+	return NULL;
+}
+
+static bool uuid_entry_unused(const struct uuid_entry *u)
+{
+	return !memcmp(u->uuid, zero_uuid, 16);
+}
+
+static bool uuid_entry_live(const struct uuid_entry *u)
+{
+	return !uuid_entry_unused(u) && memcmp(u->uuid, invalid_uuid, 16);
+}
+
+static __le32 uuid_timestamp(void)
+{
+	return cpu_to_le32((u32)ktime_get_real_seconds());
+}
+
+static void uuid_entry_invalidate(struct uuid_entry *u)
+{
+	SET_UUID_FLASH_ONLY(u, 0);
+	memcpy(u->uuid, invalid_uuid, 16);
+	u->invalidated = uuid_timestamp();
+}
+
+/*
+ * Entries were 64 bytes before jset version 1. They are widened in place,
+ * last first: entry i moves to bytes 128i.., where only old entries 2i and
+ * 2i + 1 lay, both already moved (or beyond the table) by then.
+ */
+static void uuid_table_widen(struct cache_set *c)
+{
+	const struct uuid_entry_v0 *narrow = (const void *)c->uuids;
+	int i;
+
+	for (i = c->nr_uuids - 1; i >= 0; i--) {
+		struct uuid_entry_v0 old = narrow[i];
+		struct uuid_entry *u = c->uuids + i;
+
+		memset(u, 0, sizeof(*u));
+		memcpy(u->uuid, old.uuid, sizeof(u->uuid));
+		memcpy(u->label, old.label, sizeof(u->label));
+		u->first_reg = old.first_reg;
+		u->last_reg = old.last_reg;
+		u->invalidated = old.invalidated;
+	}
+}
+
+/* Sectors the table takes on disk; a key saying more would overrun it. */
+static unsigned int uuid_table_sectors(struct cache_set *c)
+{
+	return meta_bucket_pages(&c->cache->sb) * PAGE_SECTORS;
+}
+
+static const char *uuid_table_read(struct cache_set *c, struct jset *j)
+{
+	struct bkey *k = &j->uuid_bucket;
+
+	if (__bch_btree_ptr_invalid(&c->checker, k) || !KEY_SIZE(k) ||
+	    KEY_SIZE(k) > uuid_table_sectors(c))
+		return "bad uuid pointer";
+
+	bkey_copy(&c->uuid_bucket, k);
+	if (uuid_transfer(c, REQ_OP_READ, k))
+		return "IO error reading uuids";
+
+	if (le32_to_cpu(j->version) < BCACHE_JSET_VERSION_UUID_V1)
+		uuid_table_widen(c);
+	return NULL;
+}
+
+/*
+ * Writes the table to a new bucket and makes that its home; the previous
+ * home is handed back in @old. Nothing is journalled here.
+ */
+static int uuid_table_relocate(struct cache_set *c, struct bkey *old)
+{
+	BKEY_PADDED(key) fresh;
+	struct cache *ca = c->cache;
+	int ret;
+
+	if (bch_bucket_alloc_set(c, RESERVE_BTREE, &fresh.key, true))
+		return -ENOSPC;
+
+	SET_KEY_SIZE(&fresh.key, uuid_table_sectors(c));
+	ret = uuid_transfer(c, REQ_OP_WRITE, &fresh.key);
+	atomic_long_add(ca->sb.bucket_size, &ca->meta_sectors_written);
+
+	if (!ret) {
+		bkey_copy(old, &c->uuid_bucket);
+		bkey_copy(&c->uuid_bucket, &fresh.key);
+	}
+	/* On failure gc finds the bucket unreferenced and reclaims it. */
+	bch_bucket_pin_put(c, &fresh.key);
+	return ret;
+}
+
+/*
+ * Once the journal says where the table lives now, its old bucket holds
+ * nothing anybody will read again.
+ */
+static void uuid_bucket_release(struct cache_set *c, struct bkey *old)
+{
+	if (!KEY_PTRS(old) || test_bit(CACHE_SET_IO_DISABLE, &c->flags))
+		return;
+
+	mutex_lock(&c->bucket_lock);
+	if (!ptr_stale(c, old, 0))
+		bch_bucket_free(c, old);
+	mutex_unlock(&c->bucket_lock);
+}
+
+/**
+ * bch_uuid_write() - persist @c's uuid table
+ * @c:	a running cache set
+ *
+ * The whole table goes to a newly allocated bucket, a journal entry
+ * recording that bucket is written and waited for, and only then is the
+ * old bucket freed. Concurrent callers are serialized.
+ *
+ * Return: 0, -ENOSPC if no bucket could be had, or -EIO (the set is then
+ * being shut down as failed).
+ */
+int bch_uuid_write(struct cache_set *c)
+{
+	BKEY_PADDED(key) old = {};
+	struct closure cl;
+	int ret;
+
+	down(&c->uuid_write_mutex);
+	ret = uuid_table_relocate(c, &old.key);
+	if (!ret) {
+		closure_init_stack(&cl);
+		bch_journal_meta(c, &cl);
+		closure_sync(&cl);
+		uuid_bucket_release(c, &old.key);
+	}
+	up(&c->uuid_write_mutex);
+
+	if (ret == -EIO)
+		bch_cache_set_error(c, "writing uuids");
+	else if (ret)
+		pr_err("cannot write the uuids of cache set %pU: %pe\n",
+		       c->set_uuid, ERR_PTR(ret));
+	return ret;
 }
 
 /* bcacheN: the block device */
@@ -425,11 +706,368 @@ int bch_cached_dev_run(struct cached_dev *dc)
 	return 0;
 }
 
+/* Attaching backing devices to a cache set */
+
+/* Size of everything the set caches, for writeback's share of the cache. */
+static void cache_set_count_backing(struct cache_set *c)
+{
+	struct cached_dev *dc;
+	u64 sectors = 0;
+
+	list_for_each_entry(dc, &c->cached_devs, list)
+		sectors += bdev_nr_sectors(dc->bdev);
+	c->cached_dev_sectors = sectors;
+}
+
+/* bcacheN <-> set links in sysfs, and bcacheN as a holder of the cache. */
+static void bcache_device_link(struct bcache_device *d, struct cache_set *c)
+{
+	snprintf(d->name, BCACHEDEVNAME_SIZE, "bdev%u", d->id);
+
+	if (bd_link_disk_holder(c->cache->bdev, d->disk))
+		pr_warn("%s: cannot link to holder %pg\n", d->disk->disk_name,
+			c->cache->bdev);
+	else
+		set_bit(BCACHE_DEV_CACHE_HOLDER, &d->flags);
+
+	if (sysfs_create_link(&d->kobj, &c->kobj, "cache"))
+		pr_err("Couldn't create device -> cache set symlink\n");
+	if (sysfs_create_link(&c->kobj, &d->kobj, d->name))
+		pr_err("Couldn't create cache set -> device symlink\n");
+
+	clear_bit(BCACHE_DEV_UNLINK_DONE, &d->flags);
+}
+
+/* Undoes bcache_device_link() once, whoever gets here first. */
+static void bcache_device_unlink(struct bcache_device *d)
+{
+	struct cache_set *c = d->c;
+
+	lockdep_assert_held(&bch_register_lock);
+
+	if (!c || test_and_set_bit(BCACHE_DEV_UNLINK_DONE, &d->flags))
+		return;
+
+	sysfs_remove_link(&c->kobj, d->name);
+	sysfs_remove_link(&d->kobj, "cache");
+	if (test_and_clear_bit(BCACHE_DEV_CACHE_HOLDER, &d->flags))
+		bd_unlink_disk_holder(c->cache->bdev, d->disk);
+}
+
+/*
+ * @dc leaves its set in memory only (the set or the device is going
+ * away); what the superblock and the uuid table say is left alone. The
+ * caller drops the reference on c->caching the attachment held, after
+ * letting go of bch_register_lock.
+ */
+static struct cache_set *cached_dev_leave_set(struct cached_dev *dc)
+{
+	struct bcache_device *d = &dc->disk;
+	struct cache_set *c = d->c;
+
+	lockdep_assert_held(&bch_register_lock);
+
+	bcache_device_unlink(d);
+	c->devices[d->id] = NULL;
+	atomic_dec(&c->attached_dev_nr);
+	d->c = NULL;
+	list_move(&dc->list, &uncached_devices);
+	cache_set_count_backing(c);
+	return c;
+}
+
+static bool attach_uuid_taken(struct cache_set *c, struct cached_dev *dc)
+{
+	struct cached_dev *other;
+
+	list_for_each_entry(other, &c->cached_devs, list)
+		if (!memcmp(other->sb.uuid, dc->sb.uuid, 16))
+			return true;
+	return false;
+}
+
+static int attach_check(struct cached_dev *dc, struct cache_set *c)
+{
+	const char *why = NULL;
+	int ret = -EINVAL;
+
+	if (dc->disk.c) {
+		why = "already attached";
+	} else if (test_bit(CACHE_SET_STOPPING, &c->flags)) {
+		why = "shutting down";
+	} else if (test_bit(BCACHE_DEV_CLOSING, &dc->disk.flags)) {
+		why = "device is being stopped";
+		ret = -ENXIO;
+	} else if (dc->sb.block_size < c->cache->sb.block_size) {
+		why = "block size less than set's block size";
+	} else if (attach_uuid_taken(c, dc)) {
+		why = "duplicate UUID already attached";
+	}
+
+	if (!why)
+		return 0;
+	pr_err("Can't attach %pg: %s\n", dc->bdev, why);
+	return ret;
+}
+
+/*
+ * The uuid entry @dc will use: its own if the set knows it and the device
+ * still claims the attachment, otherwise a never-used one.
+ */
+static struct uuid_entry *attach_find_entry(struct cached_dev *dc,
+					    struct cache_set *c)
+{
+	unsigned int state = BDEV_STATE(&dc->sb);
+	struct uuid_entry *u = uuid_lookup(c, dc->sb.uuid);
+
+	if (u && (state == BDEV_STATE_NONE || state == BDEV_STATE_STALE)) {
+		/* Whatever the cache holds for it predates its last run. */
+		uuid_entry_invalidate(u);
+		u = NULL;
+	}
+	if (u)
+		return u;
+
+	if (state == BDEV_STATE_DIRTY) {
+		pr_err("Couldn't find uuid for %pg in set\n", dc->bdev);
+		return ERR_PTR(-ENOENT);
+	}
+	u = uuid_lookup(c, zero_uuid);
+	if (!u) {
+		pr_err("Not caching %pg, no room for UUID\n", dc->bdev);
+		return ERR_PTR(-EINVAL);
+	}
+	return u;
+}
+
+/*
+ * Records the attachment on disk: a first attachment fills the entry and
+ * then marks the backing superblock as clean member of the set; a repeated
+ * one only updates the entry's last registration time.
+ */
+static int attach_record(struct cached_dev *dc, struct cache_set *c,
+			 struct uuid_entry *u)
+{
+	struct closure cl;
+	int ret;
+
+	if (!uuid_entry_unused(u)) {
+		u->last_reg = uuid_timestamp();
+		bch_uuid_write(c);
+		return 0;
+	}
+
+	memcpy(u->uuid, dc->sb.uuid, 16);
+	memcpy(u->label, dc->sb.label, SB_LABEL_SIZE);
+	u->first_reg = uuid_timestamp();
+	u->last_reg = u->first_reg;
+	ret = bch_uuid_write(c);
+	if (ret) {
+		memset(u, 0, sizeof(*u));
+		return ret;
+	}
+
+	memcpy(dc->sb.set_uuid, c->set_uuid, 16);
+	SET_BDEV_STATE(&dc->sb, BDEV_STATE_CLEAN);
+	closure_init_stack(&cl);
+	bch_write_bdev_super(dc, &cl);
+	closure_sync(&cl);
+	return 0;
+}
+
+static void attach_install(struct cached_dev *dc, struct cache_set *c,
+			   unsigned int id)
+{
+	struct bcache_device *d = &dc->disk;
+
+	/* Held until the device leaves the set; the set's flush waits. */
+	closure_get(&c->caching);
+	set_bit(BCACHE_DEV_UNLINK_DONE, &d->flags);
+
+	d->id = id;
+	d->c = c;
+	c->devices[id] = d;
+	c->devices_max_used = max(c->devices_max_used, id + 1);
+	atomic_inc(&c->attached_dev_nr);
+	list_move(&dc->list, &c->cached_devs);
+	cache_set_count_backing(c);
+
+	/* d->c is visible before anybody can take the attachment ref. */
+	smp_wmb();
+	refcount_set(&dc->count, 1);
+
+	if (BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY)
+		atomic_set(&dc->has_dirty, 1);
+}
+
+/**
+ * bch_cached_dev_attach() - make @c cache @dc
+ * @dc:		a registered backing device
+ * @c:		a registered cache set
+ * @set_uuid:	the set the caller asks for, or NULL for the one in @dc's
+ *		superblock
+ *
+ * See bcache.h for the locks the caller holds. Runs bcacheN if it is not
+ * running yet.
+ *
+ * Return: 0; -ENOENT if @c is not the set asked for or not running yet;
+ * otherwise a refusal, also logged.
+ */
+int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
+			  const u8 *set_uuid)
+{
+	struct uuid_entry *u;
+	int ret;
+
+	lockdep_assert_held(&bch_register_lock);
+	lockdep_assert_held(&dc->state_lock);
+
+	if (memcmp(set_uuid ?: dc->sb.set_uuid, c->set_uuid, 16) ||
+	    !test_bit(CACHE_SET_RUNNING, &c->flags))
+		return -ENOENT;
+
+	ret = attach_check(dc, c);
+	if (ret)
+		return ret;
+
+	u = attach_find_entry(dc, c);
+	if (IS_ERR(u))
+		return PTR_ERR(u);
+	ret = attach_record(dc, c, u);
+	if (ret)
+		return ret;
+
+	attach_install(dc, c, u - c->uuids);
+
+	ret = bch_cached_dev_run(dc);
+	if (ret && ret != -EBUSY) {
+		/* Still attached: stopping the device lets go of the set. */
+		pr_err("Couldn't run cached device %pg\n", dc->bdev);
+		return ret;
+	}
+
+	bcache_device_link(&dc->disk, c);
+
+	if (c->cache->sb.feature_incompat &
+	    BCH_FEATURE_INCOMPAT_OBSO_LARGE_BUCKET) {
+		pr_err("The obsoleted large bucket layout is unsupported, set the bcache device into read-only\n");
+		pr_err("Please update to the latest bcache-tools to create the cache device\n");
+		set_disk_ro(dc->disk.disk, 1);
+	}
+
+	pr_info("Caching %pg as %s on set %pU\n", dc->bdev,
+		dc->disk.disk->disk_name, c->set_uuid);
+	return 0;
+}
+
+/*
+ * Offers a newly registered @dc to the running set its superblock names,
+ * if that set is registered already; otherwise the set adopts it when it
+ * starts (cache_set_adopt_devices()).
+ */
+static void cached_dev_attach_registered(struct cached_dev *dc)
+{
+	struct cache_set *c;
+
+	lockdep_assert_held(&bch_register_lock);
+
+	list_for_each_entry(c, &bch_cache_sets, list)
+		if (bch_cached_dev_attach(dc, c, NULL) != -ENOENT)
+			break;
+}
+
+/**
+ * bch_cached_dev_detach() - stop caching @dc, for good
+ * @dc:	an attached backing device
+ *
+ * Only requests the detach: it completes once no request holds the
+ * attachment any more (cached_dev_detach_finish()).
+ *
+ * Return: 0, or -EBUSY if @dc has dirty data in the cache (writing it
+ * back first is not supported yet).
+ */
+int bch_cached_dev_detach(struct cached_dev *dc)
+{
+	struct bcache_device *d = &dc->disk;
+
+	if (!d->c || test_bit(BCACHE_DEV_CLOSING, &d->flags))
+		return 0;
+
+	if (BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY) {
+		pr_err("Can't detach %pg: it has dirty data in the cache\n",
+		       dc->bdev);
+		return -EBUSY;
+	}
+
+	if (test_and_set_bit(BCACHE_DEV_DETACHING, &d->flags))
+		return 0;
+
+	/*
+	 * The device stays until the detach is finished. Its first
+	 * reference is still held: a stop cannot have got past its flush,
+	 * which needs a lock our callers hold.
+	 */
+	closure_get(&d->cl);
+	cached_dev_put(dc);
+	return 0;
+}
+
+/* dc->detach: the last attachment reference is gone. */
+static void cached_dev_detach_finish(struct work_struct *work)
+{
+	struct cached_dev *dc = container_of(work, struct cached_dev, detach);
+	struct bcache_device *d = &dc->disk;
+	struct cache_set *c;
+	struct closure cl;
+
+	mutex_lock(&dc->state_lock);
+
+	mutex_lock(&bch_register_lock);
+	c = d->c;
+	if (!test_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
+		uuid_entry_invalidate(c->uuids + d->id);
+		bch_uuid_write(c);
+	}
+	cached_dev_leave_set(dc);
+	clear_bit(BCACHE_DEV_DETACHING, &d->flags);
+	mutex_unlock(&bch_register_lock);
+
+	memset(dc->sb.set_uuid, 0, 16);
+	SET_BDEV_STATE(&dc->sb, BDEV_STATE_NONE);
+	closure_init_stack(&cl);
+	bch_write_bdev_super(dc, &cl);
+	closure_sync(&cl);
+
+	mutex_unlock(&dc->state_lock);
+
+	pr_info("Caching disabled for %pg\n", dc->bdev);
+	closure_put(&c->caching);
+	/* Taken by bch_cached_dev_detach(). */
+	closure_put(&d->cl);
+}
+
+/* Backing device errors reported by the request path. */
+bool bch_cached_dev_error(struct cached_dev *dc)
+{
+	if (!dc || test_bit(BCACHE_DEV_CLOSING, &dc->disk.flags))
+		return false;
+
+	WRITE_ONCE(dc->io_disable, true);
+	/* Submitters see io_disable before the device starts going away. */
+	smp_mb();
+
+	pr_err("stop %s: too many IO errors on backing device %pg\n",
+	       dc->disk.disk->disk_name, dc->bdev);
+	bcache_device_stop(&dc->disk);
+	return true;
+}
+
 /* Runs once nothing refers to the device any more; see bcache.h. */
 static CLOSURE_CALLBACK(cached_dev_free)
 {
 	closure_type(dc, struct cached_dev, disk.cl);
 	struct bcache_device *d = &dc->disk;
+	struct cache_set *c;
 
 	cancel_delayed_work_sync(&dc->offline_watch);
 
@@ -439,12 +1077,16 @@ static CLOSURE_CALLBACK(cached_dev_free)
 	}
 
 	/*
-	 * bcacheN is gone: give the backing device back right away, so that
-	 * it can be registered (or opened exclusively) again.
+	 * bcacheN is gone: leave the set (if still attached; the attachment
+	 * on disk stays) and give the backing device back right away, so
+	 * that it can be registered (or opened exclusively) again.
 	 */
 	mutex_lock(&bch_register_lock);
+	c = d->c ? cached_dev_leave_set(dc) : NULL;
 	list_del_init(&dc->list);
 	mutex_unlock(&bch_register_lock);
+	if (c)
+		closure_put(&c->caching);
 	put_page(virt_to_page(dc->sb_disk));
 	/* Gives up the claim now: the file itself is closed later. */
 	bdev_fput(dc->bdev_file);
@@ -491,6 +1133,11 @@ static CLOSURE_CALLBACK(cached_dev_flush)
 	if (atomic_read(&dc->running))
 		sysfs_remove_link(&disk_to_dev(d->disk)->kobj, "bcache");
 
+	/* Before our directory goes: the set's link points into it. */
+	mutex_lock(&bch_register_lock);
+	bcache_device_unlink(d);
+	mutex_unlock(&bch_register_lock);
+
 	/* Both also wait for sysfs reads and writes still running. */
 	bch_accounting_destroy(&dc->accounting);
 	if (d->kobj.state_in_sysfs)
@@ -535,7 +1182,8 @@ struct registration {
 	struct file		*bdev_file;
 	struct page		*sb_page;
 	struct cache_sb_disk	*sb_disk;
-	struct cached_dev	*dc;		/* holder of the claim */
+	struct cached_dev	*dc;		/* holder of the claim: */
+	struct cache		*ca;		/* one of these two */
 	struct work_struct	work;
 	struct cache_sb		sb;
 };
@@ -561,6 +1209,7 @@ static struct cached_dev *cached_dev_adopt(struct registration *r)
 	mutex_init(&dc->state_lock);
 	sema_init(&dc->sb_write_mutex, 1);
 	INIT_DELAYED_WORK(&dc->offline_watch, cached_dev_offline_watch);
+	INIT_WORK(&dc->detach, cached_dev_detach_finish);
 	bch_accounting_init(&dc->accounting);
 	atomic_inc(&nr_devices);
 
@@ -603,8 +1252,10 @@ static int cached_dev_setup(struct cached_dev *dc, const char **err)
 	 * device on the list, so one added after it ran would be missed.
 	 */
 	mutex_lock(&bch_register_lock);
-	if (!bcache_is_reboot)
+	if (!bcache_is_reboot) {
 		list_add(&dc->list, &uncached_devices);
+		cached_dev_attach_registered(dc);
+	}
 	mutex_unlock(&bch_register_lock);
 	if (list_empty(&dc->list)) {
 		*err = "bcache is in reboot";
@@ -613,6 +1264,9 @@ static int cached_dev_setup(struct cached_dev *dc, const char **err)
 
 	pr_info("registered backing device %pg\n", dc->bdev);
 
+	/* Attaching ran bcacheN already. */
+	if (atomic_read(&dc->running))
+		return 0;
 	if (BDEV_STATE(&dc->sb) != BDEV_STATE_NONE &&
 	    BDEV_STATE(&dc->sb) != BDEV_STATE_STALE)
 		return 0;
@@ -650,6 +1304,810 @@ static int register_bdev(struct registration *r, const char **err)
 	return ret;
 }
 
+/*
+ * Cache sets
+ *
+ * Lifetime: c->caching is the set as the devices see it. Stopping queues
+ * it: cache_set_release_devices() lets every attached device go (stopping
+ * or detaching it) and waits for the references they held on caching;
+ * cache_set_flush() then stops the threads and writes back what is dirty;
+ * returning drops caching's reference on c->cl, whose continuation
+ * cache_set_free() frees everything once no superblock write or other
+ * child of c->cl is left.
+ */
+
+/**
+ * bch_cache_set_error() - shut a set down after an error
+ * @c:		the set
+ * @fmt:	what went wrong
+ *
+ * No new I/O reaches the cache device from here on; attached devices are
+ * detached (or stopped, see conditional_stop_device()). May be called
+ * from any context.
+ */
+void bch_cache_set_error(struct cache_set *c, const char *fmt, ...)
+{
+	bool fatal = c->on_error == ON_ERROR_PANIC;
+	struct va_format vaf;
+	va_list args;
+
+	/* A set on its way down has nothing more to report, unless told to die. */
+	if (!fatal && test_bit(CACHE_SET_STOPPING, &c->flags))
+		return;
+	if (test_and_set_bit(CACHE_SET_IO_DISABLE, &c->flags))
+		pr_info("CACHE_SET_IO_DISABLE already set\n");
+
+	va_start(args, fmt);
+	vaf = (struct va_format){ .fmt = fmt, .va = &args };
+	pr_err("error on %pU: %pV, disabling caching\n", c->set_uuid, &vaf);
+	va_end(args);
+
+	if (fatal)
+		panic("panic forced after error\n");
+	bch_cache_set_unregister(c);
+}
+
+/* Stops the set; attached devices stop with it. Any context. */
+void bch_cache_set_stop(struct cache_set *c)
+{
+	/* The first caller queues the teardown; later ones find it going. */
+	if (test_and_set_bit(CACHE_SET_STOPPING, &c->flags))
+		return;
+	closure_queue(&c->caching);
+}
+
+/* Stops the set and detaches its devices for good. Any context. */
+void bch_cache_set_unregister(struct cache_set *c)
+{
+	/* Read by cache_set_release_devices(), which the stop queues. */
+	set_bit(CACHE_SET_UNREGISTERING, &c->flags);
+	bch_cache_set_stop(c);
+}
+
+/*
+ * A failed cache may hold the only copy of a device's data: such a device
+ * is stopped rather than left running on stale blocks, and so is any
+ * whose admin asked for it ("always").
+ */
+static void conditional_stop_device(struct cache_set *c, struct cached_dev *dc)
+{
+	const char *name = dc->disk.disk->disk_name;
+	bool dirty = atomic_read(&dc->has_dirty);
+
+	if (dc->stop_when_cache_set_failed != BCH_CACHED_DEV_STOP_ALWAYS &&
+	    !dirty) {
+		pr_warn("stop_when_cache_set_failed of %s is \"auto\" and cache is clean, keep it alive.\n",
+			name);
+		return;
+	}
+
+	if (dc->stop_when_cache_set_failed == BCH_CACHED_DEV_STOP_ALWAYS) {
+		pr_warn("stop_when_cache_set_failed of %s is \"always\", stop it for failed cache set %pU.\n",
+			name, c->set_uuid);
+	} else {
+		pr_warn("stop_when_cache_set_failed of %s is \"auto\" and cache is dirty, stop it to avoid potential data corruption.\n",
+			name);
+		WRITE_ONCE(dc->io_disable, true);
+		/* No request may reach the backing device meanwhile. */
+		smp_mb();
+	}
+	bcache_device_stop(&dc->disk);
+}
+
+/* What a stopping set does with attached device @d (uuid entry @u). */
+static void cache_set_release_device(struct cache_set *c,
+				     struct bcache_device *d,
+				     const struct uuid_entry *u)
+{
+	struct cached_dev *dc = to_cached_dev(d);
+
+	if (UUID_FLASH_ONLY(u) ||
+	    !test_bit(CACHE_SET_UNREGISTERING, &c->flags)) {
+		bcache_device_stop(d);
+		return;
+	}
+
+	if (bch_cached_dev_detach(dc)) {
+		/* Dirty: without its cache it would serve stale data. */
+		pr_warn("stopping %s: its dirty data stays in set %pU\n",
+			d->disk->disk_name, c->set_uuid);
+		bcache_device_stop(d);
+	} else if (test_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
+		conditional_stop_device(c, dc);
+	}
+}
+
+/* c->caching, queued by bch_cache_set_stop(). */
+static CLOSURE_CALLBACK(cache_set_release_devices);
+static CLOSURE_CALLBACK(cache_set_flush);
+
+static CLOSURE_CALLBACK(cache_set_release_devices)
+{
+	closure_type(c, struct cache_set, caching);
+	unsigned int i;
+
+	mutex_lock(&bch_register_lock);
+	for (i = 0; i < c->devices_max_used; i++)
+		if (c->devices[i])
+			cache_set_release_device(c, c->devices[i],
+						 c->uuids + i);
+	mutex_unlock(&bch_register_lock);
+
+	/* Each attached device holds caching until it has let go. */
+	continue_at(cl, cache_set_flush, bcache_wq);
+}
+
+/* Only a set that came up and has not failed writes anything back. */
+static bool cache_set_may_write(struct cache_set *c)
+{
+	return test_bit(CACHE_SET_RUNNING, &c->flags) &&
+	       !test_bit(CACHE_SET_IO_DISABLE, &c->flags);
+}
+
+/* Takes the set and its cache device out of sysfs and debugfs. */
+static void cache_set_hide(struct cache_set *c)
+{
+	struct cache *ca = c->cache;
+
+	bch_accounting_destroy(&c->accounting);
+	bch_debug_exit_cache_set(c);
+
+	if (ca && ca->kobj.state_in_sysfs)
+		kobject_del(&ca->kobj);
+	if (c->internal.state_in_sysfs)
+		kobject_del(&c->internal);
+	if (c->kobj.state_in_sysfs)
+		kobject_del(&c->kobj);
+}
+
+static void cache_set_stop_allocator(struct cache_set *c)
+{
+	struct cache *ca = c->cache;
+
+	if (ca && !IS_ERR_OR_NULL(ca->alloc_thread)) {
+		kthread_stop(ca->alloc_thread);
+		ca->alloc_thread = NULL;
+	}
+}
+
+static CLOSURE_CALLBACK(cache_set_flush)
+{
+	closure_type(c, struct cache_set, caching);
+	struct closure wait;
+
+	cache_set_hide(c);
+	bch_gc_thread_stop(c);
+
+	/* The root is kept off the node lists while it is the root. */
+	if (!IS_ERR_OR_NULL(c->root))
+		list_move(&c->root->list, &c->btree_cache);
+
+	if (cache_set_may_write(c))
+		bch_btree_flush_all(c);
+	cache_set_stop_allocator(c);
+
+	if (cache_set_may_write(c)) {
+		/* A last entry, so the next start replays nothing stale. */
+		closure_init_stack(&wait);
+		bch_journal_meta(c, &wait);
+		closure_sync(&wait);
+	}
+	if (c->journal.cur)
+		cancel_delayed_work_sync(&c->journal.work);
+
+	closure_return(cl);
+}
+
+/*
+ * What a set allocates, in order; freed in reverse, as far as it got
+ * (c->parts_ready), by the free path whatever stopped the set.
+ */
+
+static int set_devices_init(struct cache_set *c)
+{
+	c->devices = kcalloc(c->nr_uuids, sizeof(*c->devices), GFP_KERNEL);
+	return c->devices ? 0 : -ENOMEM;
+}
+
+static void set_devices_exit(struct cache_set *c)
+{
+	kfree(c->devices);
+}
+
+/* Bios of btree node, prio and uuid I/O: one meta bucket's worth of pages. */
+static int set_bio_meta_init(struct cache_set *c)
+{
+	size_t bytes = struct_size_t(struct bbio, bio.bi_inline_vecs,
+				     meta_bucket_pages(&c->cache->sb));
+
+	return mempool_init_kmalloc_pool(&c->bio_meta, 2, bytes);
+}
+
+static void set_bio_meta_exit(struct cache_set *c)
+{
+	mempool_exit(&c->bio_meta);
+}
+
+static unsigned int set_uuids_order(struct cache_set *c)
+{
+	return ilog2(meta_bucket_pages(&c->cache->sb));
+}
+
+static int set_uuids_init(struct cache_set *c)
+{
+	c->uuids = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO |
+					    __GFP_COMP, set_uuids_order(c));
+	return c->uuids ? 0 : -ENOMEM;
+}
+
+static void set_uuids_exit(struct cache_set *c)
+{
+	free_pages((unsigned long)c->uuids, set_uuids_order(c));
+}
+
+static const struct {
+	int	(*init)(struct cache_set *c);
+	void	(*exit)(struct cache_set *c);
+} set_parts[] = {
+	{ set_devices_init,	set_devices_exit },
+	{ set_bio_meta_init,	set_bio_meta_exit },
+	{ bch_request_set_init,	bch_request_set_exit },
+	{ set_uuids_init,	set_uuids_exit },
+	{ bch_moving_init_cache_set, bch_moving_exit_cache_set },
+	{ bch_journal_alloc,	bch_journal_free },
+	{ bch_btree_cache_alloc, bch_btree_cache_free },
+	{ bch_open_buckets_alloc, bch_open_buckets_free },
+};
+
+/* Lets go of the cache device's claim now; its memory goes with its kobject. */
+static void cache_drop_claim(struct cache *ca)
+{
+	if (ca->bdev_file) {
+		bdev_fput(ca->bdev_file);
+		ca->bdev_file = NULL;
+	}
+}
+
+/* The continuation of c->cl: nothing refers to the set any more. */
+static CLOSURE_CALLBACK(cache_set_free)
+{
+	closure_type(c, struct cache_set, cl);
+	struct completion *freed = c->freed;
+	struct cache *ca = c->cache;
+
+	while (c->parts_ready)
+		set_parts[--c->parts_ready].exit(c);
+
+	/* Off the list before the claim goes, for a registrar waiting on it. */
+	mutex_lock(&bch_register_lock);
+	list_del_init(&c->list);
+	mutex_unlock(&bch_register_lock);
+
+	if (ca) {
+		if (ca->alloc_ready) {
+			bch_cache_alloc_exit(ca);
+			ca->alloc_ready = false;
+		}
+		cache_drop_claim(ca);
+		ca->set = NULL;
+		c->cache = NULL;
+		kobject_put(&ca->kobj);
+	}
+
+	pr_info("Cache set %pU unregistered\n", c->set_uuid);
+	atomic_inc(&nr_freed);
+	atomic_dec(&nr_devices);
+	wake_up_all(&unregister_wait);
+	if (freed)
+		complete(freed);
+
+	closure_debug_destroy(&c->cl);
+	kobject_put(&c->internal);
+	kobject_put(&c->kobj);
+}
+
+/* The release of c->kobj: the very end of a set. */
+void bch_cache_set_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct cache_set, kobj));
+	module_put(THIS_MODULE);
+}
+
+/* internal/ lives inside the set and goes with it. */
+void bch_cache_set_internal_release(struct kobject *kobj)
+{
+}
+
+/* Btree nodes larger than this are cut down, to keep node writes small. */
+#define BTREE_MAX_PAGES		(256 * 1024 / PAGE_SIZE)
+
+/* Deeper than any tree a cache device can hold: a corrupt jset says so. */
+#define BTREE_MAX_DEPTH		12
+
+static unsigned int cache_set_btree_pages(const struct cache_sb *sb)
+{
+	unsigned int pages = meta_bucket_pages(sb);
+
+	if (pages > BTREE_MAX_PAGES)
+		pages = max_t(unsigned int, pages / 4, BTREE_MAX_PAGES);
+	return pages;
+}
+
+/* The closures: see the lifetime paragraph at the top of this section. */
+static void cache_set_init_lifetime(struct cache_set *c)
+{
+	closure_init(&c->cl, NULL);
+	closure_init(&c->caching, &c->cl);
+	set_closure_fn(&c->caching, cache_set_release_devices, bcache_wq);
+	set_closure_fn(&c->cl, cache_set_free, bcache_wq);
+
+	/* From here on c->cl lives only through caching's reference. */
+	closure_set_stopped(&c->cl);
+	closure_put(&c->cl);
+}
+
+static void cache_set_init_fields(struct cache_set *c, struct cache *ca)
+{
+	struct list_head *lists[] = {
+		&c->list, &c->cached_devs, &c->data_buckets, &c->btree_cache,
+		&c->btree_cache_freeable, &c->btree_cache_freed,
+	};
+	const struct cache_sb *sb = &ca->sb;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lists); i++)
+		INIT_LIST_HEAD(lists[i]);
+
+	ca->set = c;
+	c->cache = ca;
+	memcpy(c->set_uuid, sb->set_uuid, 16);
+
+	/* Geometry: everything is sized from the cache's buckets. */
+	c->nbuckets = sb->nbuckets;
+	c->nr_uuids = meta_bucket_bytes(sb) / sizeof(struct uuid_entry);
+	c->btree_pages = cache_set_btree_pages(sb);
+	c->block_bits = ilog2(sb->block_size);
+	c->bucket_bits = ilog2(sb->bucket_size);
+
+	sema_init(&c->sb_write_mutex, 1);
+	sema_init(&c->uuid_write_mutex, 1);
+	mutex_init(&c->bucket_lock);
+	spin_lock_init(&c->data_bucket_lock);
+	spin_lock_init(&c->btree_cannibalize_lock);
+	init_waitqueue_head(&c->btree_cache_wait);
+	init_waitqueue_head(&c->bucket_wait);
+	init_waitqueue_head(&c->gc_wait);
+	bch_time_stats_init(&c->btree_gc_time);
+	bch_time_stats_init(&c->btree_split_time);
+	bch_time_stats_init(&c->btree_read_time);
+
+	/* Upstream's defaults; all can be changed in sysfs. */
+	c->journal_delay_ms = 100;
+	c->congested_read_threshold_us = 2000;
+	c->congested_write_threshold_us = 20000;
+	c->error_limit = DEFAULT_IO_ERROR_LIMIT;
+	c->idle_max_writeback_rate_enabled = 1;
+}
+
+/*
+ * A set for cache device @ca, which it owns from now on whatever happens
+ * (unless even the set cannot be allocated: NULL). If not all its parts
+ * could be allocated, c->parts_ready says so and the caller stops it.
+ */
+static struct cache_set *cache_set_alloc(struct cache *ca)
+{
+	struct cache_set *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return NULL;
+
+	/* Dropped by bch_cache_set_release(). */
+	__module_get(THIS_MODULE);
+	atomic_inc(&nr_devices);
+
+	cache_set_init_lifetime(c);
+	kobject_init(&c->kobj, &bch_cache_set_ktype);
+	kobject_init(&c->internal, &bch_cache_set_internal_ktype);
+	bch_accounting_init(&c->accounting);
+	cache_set_init_fields(c, ca);
+	bch_btree_checker_init(c);
+
+	while (c->parts_ready < ARRAY_SIZE(set_parts) &&
+	       !set_parts[c->parts_ready].init(c))
+		c->parts_ready++;
+	return c;
+}
+
+/* Under bch_register_lock: the set becomes findable, unless it is a double. */
+static int cache_set_list_add(struct cache_set *c, const char **err)
+{
+	struct cache_set *other;
+	int ret = 0;
+
+	mutex_lock(&bch_register_lock);
+	list_for_each_entry(other, &bch_cache_sets, list)
+		if (!memcmp(other->set_uuid, c->set_uuid, 16))
+			ret = -EBUSY;
+	if (ret)
+		*err = "duplicate cache set member";
+	else if (bcache_is_reboot)
+		*err = "bcache is in reboot";
+	else
+		list_add(&c->list, &bch_cache_sets);
+	mutex_unlock(&bch_register_lock);
+
+	return list_empty(&c->list) ? -EBUSY : 0;
+}
+
+static int cache_set_publish(struct cache_set *c, const char **err)
+{
+	struct cache *ca = c->cache;
+	int ret;
+
+	ret = cache_set_list_add(c, err);
+	if (ret)
+		return ret;
+
+	*err = "error creating kobject";
+	ret = kobject_add(&c->kobj, bcache_kobj, "%pU", c->set_uuid);
+	if (!ret)
+		ret = kobject_add(&c->internal, &c->kobj, "internal");
+	if (!ret)
+		ret = bch_accounting_add_kobjs(&c->accounting, &c->kobj);
+	if (!ret)
+		ret = sysfs_create_link(&ca->kobj, &c->kobj, "set");
+	if (!ret)
+		ret = sysfs_create_link(&c->kobj, &ca->kobj, "cache0");
+	if (ret)
+		return ret;
+
+	if (!IS_ERR_OR_NULL(bcache_debug))
+		bch_debug_init_cache_set(c, bcache_debug);
+	return 0;
+}
+
+/* Starting a set: from what is on the cache, or from scratch */
+
+static const char *check_jset_pointers(struct cache_set *c,
+				       const struct jset *j)
+{
+	u64 prio = le64_to_cpu(j->prio_bucket[0]);
+	struct cache *ca = c->cache;
+
+	if (prio < ca->sb.first_bucket || prio >= ca->sb.nbuckets)
+		return "bad prio bucket";
+	if (le16_to_cpu(j->btree_level) > BTREE_MAX_DEPTH)
+		return "bad btree root level";
+	return NULL;
+}
+
+static const char *open_btree_root(struct cache_set *c, struct jset *j)
+{
+	struct bkey *k = &j->btree_root;
+	struct btree *b;
+
+	if (__bch_btree_ptr_invalid(&c->checker, k))
+		return "bad btree root";
+
+	b = bch_btree_node_get(c, NULL, k, le16_to_cpu(j->btree_level),
+			       true, NULL);
+	if (IS_ERR_OR_NULL(b))
+		return "error reading btree root";
+
+	list_del_init(&b->list);
+	rw_unlock(true, b);
+	c->root = b;
+	return NULL;
+}
+
+/* The newest jset says where everything is; the journal has the rest. */
+static const char *cache_set_recover(struct cache_set *c,
+				     struct list_head *journal)
+{
+	BKEY_PADDED(key) old;
+	struct cache *ca = c->cache;
+	const char *err = NULL;
+	struct jset *j;
+
+	if (bch_journal_read(c, journal))
+		return "cannot allocate memory for journal";
+	if (list_empty(journal))
+		return "no journal entries found";
+	j = &list_last_entry(journal, struct journal_replay, list)->j;
+
+	err = check_jset_pointers(c, j);
+	if (err)
+		return err;
+	if (bch_prio_read(ca, le64_to_cpu(j->prio_bucket[0]), &err))
+		return err ?: "IO error reading priorities";
+
+	err = open_btree_root(c, j);
+	if (!err)
+		err = uuid_table_read(c, j);
+	if (err)
+		return err;
+
+	if (bch_btree_check(c))
+		return "error in recovery";
+	bch_journal_mark(c, journal);
+	bch_initial_gc_finish(c);
+
+	/* Not sooner: gc's finish would see gens past the journal's. */
+	bch_journal_next(&c->journal);
+
+	if (bch_cache_allocator_start(ca))
+		return "error starting allocator thread";
+
+	/*
+	 * The first point where buckets may be allocated. An old-format
+	 * table is rewritten before the next journal entry records it.
+	 */
+	if (le32_to_cpu(j->version) < BCACHE_JSET_VERSION_UUID &&
+	    uuid_table_relocate(c, &old.key))
+		return "cannot write uuids";
+
+	if (bch_journal_replay(c, journal))
+		return "bcache: replay journal failed";
+	return NULL;
+}
+
+/* Journal buckets right after first_bucket, as make-bcache lays them out. */
+static const char *cache_set_lay_out_journal(struct cache *ca)
+{
+	unsigned int n = clamp_t(u64, ca->sb.nbuckets >> 7, 2,
+				 SB_JOURNAL_BUCKETS);
+	unsigned int i;
+
+	if ((u64)ca->sb.first_bucket + n > ca->sb.nbuckets)
+		return "not enough buckets for the journal";
+
+	ca->sb.keys = n;
+	for (i = 0; i < n; i++)
+		ca->sb.d[i] = ca->sb.first_bucket + i;
+	return NULL;
+}
+
+static const char *cache_set_make_root(struct cache_set *c, struct closure *cl)
+{
+	struct btree *b = __bch_btree_node_alloc(c, NULL, 0, true, NULL);
+
+	if (IS_ERR_OR_NULL(b))
+		return "cannot allocate new btree root";
+
+	mutex_lock(&b->write_lock);
+	bkey_copy_key(&b->key, &MAX_KEY);
+	bch_btree_node_write(b, cl);
+	mutex_unlock(&b->write_lock);
+
+	bch_btree_set_root(b);
+	rw_unlock(true, b);
+	return NULL;
+}
+
+/* A cache never synced holds nothing we can use: start it afresh. */
+static const char *cache_set_create(struct cache_set *c, struct closure *cl)
+{
+	BKEY_PADDED(key) old;
+	struct cache *ca = c->cache;
+	const char *err;
+	int ret;
+
+	pr_notice("invalidating existing data\n");
+	err = cache_set_lay_out_journal(ca);
+	if (err)
+		return err;
+
+	bch_initial_gc_finish(c);
+	if (bch_cache_allocator_start(ca))
+		return "error starting allocator thread";
+
+	mutex_lock(&c->bucket_lock);
+	ret = bch_prio_write(ca, true);
+	mutex_unlock(&c->bucket_lock);
+	if (ret)
+		return "cannot write priorities";
+
+	if (uuid_table_relocate(c, &old.key))
+		return "cannot allocate new UUID bucket";
+
+	err = cache_set_make_root(c, cl);
+	if (err)
+		return err;
+
+	/* No journal entry is written before this: the set is complete now. */
+	SET_CACHE_SYNC(&ca->sb, true);
+	bch_journal_next(&c->journal);
+	bch_journal_meta(c, cl);
+	return NULL;
+}
+
+/* Flash-only volumes are not supported yet: their entries are left alone. */
+static void cache_set_skip_flash_volumes(struct cache_set *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_uuids; i++)
+		if (UUID_FLASH_ONLY(c->uuids + i) &&
+		    uuid_entry_live(c->uuids + i))
+			pr_info("set %pU: flash-only volume %pU skipped (not supported yet)\n",
+				c->set_uuid, c->uuids[i].uuid);
+}
+
+/*
+ * The set runs from here on: attach every registered backing device that
+ * belongs to it. A device registering concurrently sees the set running
+ * (and attaches itself) or is on the list we collect, never neither.
+ */
+static void cache_set_adopt_devices(struct cache_set *c)
+{
+	struct cached_dev **found = NULL, *dc;
+	unsigned int n = 0, i;
+
+	mutex_lock(&bch_register_lock);
+	set_bit(CACHE_SET_RUNNING, &c->flags);
+	list_for_each_entry(dc, &uncached_devices, list)
+		n++;
+	if (n)
+		found = kmalloc_array(n, sizeof(*found), GFP_KERNEL);
+	n = 0;
+	if (found)
+		list_for_each_entry(dc, &uncached_devices, list)
+			if (!memcmp(dc->sb.set_uuid, c->set_uuid, 16) &&
+			    closure_get_not_zero(&dc->disk.cl))
+				found[n++] = dc;
+	mutex_unlock(&bch_register_lock);
+
+	/* dc->state_lock comes before bch_register_lock. */
+	for (i = 0; i < n; i++) {
+		dc = found[i];
+		mutex_lock(&dc->state_lock);
+		mutex_lock(&bch_register_lock);
+		if (!dc->disk.c)
+			bch_cached_dev_attach(dc, c, NULL);
+		mutex_unlock(&bch_register_lock);
+		mutex_unlock(&dc->state_lock);
+		closure_put(&dc->disk.cl);
+	}
+	kfree(found);
+}
+
+static int run_cache_set(struct cache_set *c)
+{
+	struct cache *ca = c->cache;
+	LIST_HEAD(journal);
+	const char *err;
+	struct closure cl;
+
+	closure_init_stack(&cl);
+	set_gc_sectors(c);
+
+	if (CACHE_SYNC(&ca->sb))
+		err = cache_set_recover(c, &journal);
+	else
+		err = cache_set_create(c, &cl);
+	if (!err && bch_gc_thread_start(c))
+		err = "error starting gc thread";
+
+	bch_journal_entries_free(&journal);
+	closure_sync(&cl);
+	if (err) {
+		pr_err("error running cache set %pU: %s\n", c->set_uuid, err);
+		return -EINVAL;
+	}
+
+	ca->sb.last_mount = (u32)ktime_get_real_seconds();
+	bch_write_super(c);
+
+	if (ca->sb.feature_incompat & BCH_FEATURE_INCOMPAT_OBSO_LARGE_BUCKET)
+		pr_err("Detect obsoleted large bucket layout, all attached bcache device will be read-only\n");
+
+	bch_journal_space_reserve(&c->journal);
+	cache_set_skip_flash_volumes(c);
+	cache_set_adopt_devices(c);
+	return 0;
+}
+
+/* Cache devices */
+
+/* The release of ca->kobj: whatever the cache still holds goes. */
+void bch_cache_release(struct kobject *kobj)
+{
+	struct cache *ca = container_of(kobj, struct cache, kobj);
+
+	if (ca->alloc_ready)
+		bch_cache_alloc_exit(ca);
+	if (ca->sb_disk)
+		put_page(virt_to_page(ca->sb_disk));
+	cache_drop_claim(ca);
+	kfree(ca);
+	module_put(THIS_MODULE);
+}
+
+/* As cached_dev_adopt(), for a cache device. */
+static struct cache *cache_adopt(struct registration *r)
+{
+	struct cache *ca = r->ca;
+
+	/* Dropped by bch_cache_release(). */
+	__module_get(THIS_MODULE);
+	kobject_init(&ca->kobj, &bch_cache_ktype);
+
+	r->ca = NULL;
+	r->sb_page = NULL;
+	ca->sb_disk = no_free_ptr(r->sb_disk);
+	ca->bdev_file = no_free_ptr(r->bdev_file);
+	ca->bdev = file_bdev(ca->bdev_file);
+	memcpy(&ca->sb, &r->sb, sizeof(ca->sb));
+
+	if (bdev_max_discard_sectors(ca->bdev))
+		ca->discard = CACHE_DISCARD(&ca->sb);
+	return ca;
+}
+
+static int cache_setup(struct cache *ca, const char **err)
+{
+	int ret;
+
+	*err = "cannot allocate memory";
+	ret = bch_cache_alloc_init(ca);
+	if (ret)
+		return ret;
+	ca->alloc_ready = true;
+
+	*err = "error calling kobject_add";
+	return kobject_add(&ca->kobj, bdev_kobj(ca->bdev), "bcache");
+}
+
+static int register_cache(struct registration *r, const char **err)
+{
+	DECLARE_COMPLETION_ONSTACK(freed);
+	struct cache *ca = cache_adopt(r);
+	struct cache_set *c;
+	int ret;
+
+	ret = cache_setup(ca, err);
+	if (ret) {
+		/* Not the set's yet: give the claim back before returning. */
+		cache_drop_claim(ca);
+		kobject_put(&ca->kobj);
+		return ret;
+	}
+
+	c = cache_set_alloc(ca);
+	if (!c) {
+		*err = "cannot allocate memory";
+		cache_drop_claim(ca);
+		kobject_put(&ca->kobj);
+		return -ENOMEM;
+	}
+
+	/* The set owns ca now, and keeps from going away while it starts. */
+	closure_get(&c->caching);
+	if (c->parts_ready < ARRAY_SIZE(set_parts)) {
+		*err = "cannot allocate memory";
+		ret = -ENOMEM;
+	} else {
+		ret = cache_set_publish(c, err);
+	}
+	if (!ret) {
+		*err = "failed to run cache set";
+		ret = run_cache_set(c);
+	}
+
+	if (!ret) {
+		pr_info("registered cache device %pg\n", ca->bdev);
+		closure_put(&c->caching);
+		return 0;
+	}
+
+	/* Nothing half-built stays: return once the set and its claim are gone. */
+	c->freed = &freed;
+	bch_cache_set_unregister(c);
+	closure_put(&c->caching);
+	wait_for_completion(&freed);
+	return ret;
+}
+
 /* Registration */
 
 static struct registration *registration_alloc(const char *buf, size_t size)
@@ -675,6 +2133,7 @@ static void registration_free(struct registration *r)
 	if (r->bdev_file)
 		bdev_fput(r->bdev_file);
 	kfree(r->dc);
+	kfree(r->ca);
 	kfree(r->buf);
 	kfree(r);
 }
@@ -706,21 +2165,52 @@ static int read_super(struct registration *r, const char **err)
 	return 0;
 }
 
+/* Whether @dev is a backing device on @list; if so, whether it stops. */
+static bool backing_dev_listed(struct list_head *list, dev_t dev,
+			       bool *stopping)
+{
+	struct cached_dev *dc;
+
+	list_for_each_entry(dc, list, list) {
+		if (dc->bdev->bd_dev == dev) {
+			*stopping = test_bit(BCACHE_DEV_CLOSING,
+					     &dc->disk.flags);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Whether @dev is registered, and if so whether it is being stopped. */
 static bool bch_is_registered(dev_t dev, bool *stopping)
 {
-	struct cached_dev *dc;
-	bool found = false;
+	struct cache_set *c;
+	bool found;
 
 	mutex_lock(&bch_register_lock);
-	list_for_each_entry(dc, &uncached_devices, list) {
-		if (dc->bdev->bd_dev != dev)
-			continue;
-		found = true;
-		*stopping = test_bit(BCACHE_DEV_CLOSING, &dc->disk.flags);
+	found = backing_dev_listed(&uncached_devices, dev, stopping);
+	list_for_each_entry(c, &bch_cache_sets, list) {
+		if (found)
+			break;
+		found = backing_dev_listed(&c->cached_devs, dev, stopping);
+		if (!found && c->cache && c->cache->bdev->bd_dev == dev) {
+			found = true;
+			*stopping = test_bit(CACHE_SET_STOPPING, &c->flags);
+		}
 	}
 	mutex_unlock(&bch_register_lock);
 	return found;
+}
+
+/* The object to be, as holder of the claim: a cached_dev or a cache. */
+static void *registration_holder(struct registration *r)
+{
+	if (SB_IS_BDEV(&r->sb)) {
+		r->dc = kzalloc(sizeof(*r->dc), GFP_KERNEL);
+		return r->dc;
+	}
+	r->ca = kzalloc(sizeof(*r->ca), GFP_KERNEL);
+	return r->ca;
 }
 
 /*
@@ -737,11 +2227,11 @@ static int claim_device(struct registration *r, const char **err)
 	dev_t dev = file_bdev(r->bdev_file)->bd_dev;
 	struct file *claimed;
 	bool stopping = false;
+	void *holder = registration_holder(r);
 	long left;
 	int freed;
 
-	r->dc = kzalloc(sizeof(*r->dc), GFP_KERNEL);
-	if (!r->dc) {
+	if (!holder) {
 		*err = "cannot allocate memory";
 		return -ENOMEM;
 	}
@@ -750,7 +2240,7 @@ static int claim_device(struct registration *r, const char **err)
 		freed = atomic_read(&nr_freed);
 		claimed = bdev_file_open_by_dev(dev,
 						BLK_OPEN_READ | BLK_OPEN_WRITE,
-						r->dc, NULL);
+						holder, NULL);
 		if (!IS_ERR(claimed))
 			break;
 		if (PTR_ERR(claimed) != -EBUSY) {
@@ -773,6 +2263,25 @@ static int claim_device(struct registration *r, const char **err)
 	bdev_fput(r->bdev_file);
 	r->bdev_file = claimed;
 	return 0;
+}
+
+/*
+ * What sb.c leaves to us about a cache device: what this driver, like
+ * 6.12's, can run. NULL if all is well.
+ */
+static const char *check_cache_sb(const struct cache_sb *sb)
+{
+	if (sb->nr_in_set != 1 || sb->nr_this_dev != 0)
+		return "Bad cache device number in set (one cache per set is supported)";
+	if (sb->bucket_size < sb->block_size)
+		return "Bad bucket size (smaller than block size)";
+	if (sb->bucket_size < PAGE_SECTORS)
+		return "Bad bucket size (smaller than page size)";
+	if (sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP)
+		return "Unsupported incompatible feature found";
+	if (sb->first_bucket >= sb->nbuckets)
+		return "Bad first bucket (past the last bucket)";
+	return NULL;
 }
 
 /*
@@ -800,11 +2309,19 @@ static int registration_prepare(struct registration *r, const char **err)
 		return ret;
 
 	if (!SB_IS_BDEV(&r->sb)) {
-		*err = "cache devices are not supported yet (no cache sets)";
-		return -EOPNOTSUPP;
+		*err = check_cache_sb(&r->sb);
+		if (*err)
+			return -EINVAL;
 	}
 
 	return claim_device(r, err);
+}
+
+static int register_device(struct registration *r, const char **err)
+{
+	if (SB_IS_BDEV(&r->sb))
+		return register_bdev(r, err);
+	return register_cache(r, err);
 }
 
 static void register_worker(struct work_struct *work)
@@ -812,7 +2329,7 @@ static void register_worker(struct work_struct *work)
 	struct registration *r = container_of(work, struct registration, work);
 	const char *err = NULL;
 
-	if (register_bdev(r, &err))
+	if (register_device(r, &err))
 		pr_err("error %s: %s\n", r->path, err);
 	registration_free(r);
 	module_put(THIS_MODULE);
@@ -853,7 +2370,7 @@ static ssize_t register_store(struct kobject *k, struct kobj_attribute *attr,
 		queue_work(bcache_wq, &r->work);
 		return size;
 	} else if (!ret) {
-		ret = register_bdev(r, &err);
+		ret = register_device(r, &err);
 	}
 
 	if (ret && err)
@@ -863,10 +2380,21 @@ static ssize_t register_store(struct kobject *k, struct kobj_attribute *attr,
 	return ret ? ret : size;
 }
 
+static bool cache_set_registered(const u8 *set_uuid)
+{
+	struct cache_set *c;
+
+	lockdep_assert_held(&bch_register_lock);
+	list_for_each_entry(c, &bch_cache_sets, list)
+		if (!memcmp(c->set_uuid, set_uuid, 16))
+			return true;
+	return false;
+}
+
 /*
- * Stops every backing device whose cache set is not registered. No cache
- * set ever is yet, so that is all of them: those waiting for their cache
- * and, as upstream does, detached ones running without one too.
+ * Stops every unattached backing device whose cache set is not
+ * registered: those waiting for their cache and, as upstream does,
+ * detached ones running without one too.
  */
 static ssize_t pendings_cleanup_store(struct kobject *k,
 				      struct kobj_attribute *attr,
@@ -876,6 +2404,8 @@ static ssize_t pendings_cleanup_store(struct kobject *k,
 
 	mutex_lock(&bch_register_lock);
 	list_for_each_entry(dc, &uncached_devices, list) {
+		if (cache_set_registered(dc->sb.set_uuid))
+			continue;
 		pr_info("stopping pending device %pg\n", dc->bdev);
 		bcache_device_stop(&dc->disk);
 	}
@@ -904,12 +2434,18 @@ static const struct attribute *bcache_files[] = {
 
 /* Shutdown */
 
-/* Stops every registered device; they go away asynchronously. */
+/*
+ * Stops every cache set (and with it the devices attached to it) and every
+ * other registered device; they go away asynchronously.
+ */
 static void stop_all_devices(void)
 {
+	struct cache_set *c;
 	struct cached_dev *dc;
 
 	lockdep_assert_held(&bch_register_lock);
+	list_for_each_entry(c, &bch_cache_sets, list)
+		bch_cache_set_stop(c);
 	list_for_each_entry(dc, &uncached_devices, list)
 		bcache_device_stop(&dc->disk);
 }
@@ -932,7 +2468,7 @@ static int bcache_reboot(struct notifier_block *n, unsigned long code, void *x)
 		return NOTIFY_DONE;
 	}
 	WRITE_ONCE(bcache_is_reboot, true);
-	any = !list_empty(&uncached_devices);
+	any = !list_empty(&uncached_devices) || !list_empty(&bch_cache_sets);
 	if (any) {
 		pr_info("Stopping all devices:\n");
 		stop_all_devices();
@@ -997,6 +2533,15 @@ static void bcache_debugfs_init(void)
 		pr_warn("cannot create the closures debugfs file\n");
 }
 
+static void destroy_bcache_workqueues(void)
+{
+	if (bch_flush_wq)
+		destroy_workqueue(bch_flush_wq);
+	if (bch_journal_wq)
+		destroy_workqueue(bch_journal_wq);
+	destroy_workqueue(bcache_wq);
+}
+
 static int __init bcache_init(void)
 {
 	int ret;
@@ -1011,6 +2556,16 @@ static int __init bcache_init(void)
 	bcache_wq = alloc_workqueue("bcache", WQ_MEM_RECLAIM, 0);
 	if (!bcache_wq)
 		goto err_blkdev;
+	/*
+	 * Journal writes run on their own reclaim-safe queue so a journal
+	 * write never waits behind the work it is meant to unblock.
+	 */
+	bch_journal_wq = alloc_workqueue("bch_journal", WQ_MEM_RECLAIM, 0);
+	if (!bch_journal_wq)
+		goto err_wq;
+	bch_flush_wq = alloc_workqueue("bch_flush", 0, 0);
+	if (!bch_flush_wq)
+		goto err_wq;
 
 	bcache_kobj = kobject_create_and_add("bcache", fs_kobj);
 	if (!bcache_kobj)
@@ -1031,7 +2586,7 @@ err_debugfs:
 err_kobj:
 	kobject_put(bcache_kobj);
 err_wq:
-	destroy_workqueue(bcache_wq);
+	destroy_bcache_workqueues();
 err_blkdev:
 	unregister_blkdev(bcache_major, "bcache");
 	return ret;
@@ -1047,7 +2602,7 @@ static void __exit bcache_exit(void)
 	kobject_put(bcache_kobj);
 	bcache_debugfs_exit();
 	/* Waits for the free function that dropped the last reference. */
-	destroy_workqueue(bcache_wq);
+	destroy_bcache_workqueues();
 	unregister_blkdev(bcache_major, "bcache");
 	ida_destroy(&bcache_device_idx);
 }

@@ -14,11 +14,18 @@
  */
 
 #include "bcache.h"
+#include "btree.h"
+#include "request.h"
 #include "sysfs.h"
 
 #include <linux/blkdev.h>
+#include <linux/ctype.h>
 #include <linux/kernel.h>
+#include <linux/math64.h>
+#include <linux/sched/clock.h>
+#include <linux/sort.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 
 /* Generic helpers */
 
@@ -33,7 +40,6 @@ ssize_t bch_attr_show_uint(struct kobject *kobj, const struct bch_attr *a,
 	return sysfs_emit(buf, "%u\n", *(unsigned int *)attr_field(kobj, a));
 }
 
-/* Parses a decimal number and clamps it to the attribute's bounds. */
 /* A decimal number from user space, clamped to [lo, hi] as upstream does. */
 static int parse_clamped(const char *buf, unsigned long lo, unsigned long hi,
 			 unsigned long *v)
@@ -161,6 +167,141 @@ size_t bch_sysfs_parse_uuid(const char *buf, u8 uuid[16])
 	return i;
 }
 
+/* "k" is 1024, "M" 1024 "k", and so on; "z" and "y" only overflow. */
+static const char human_suffixes[] = "kmgtpezy";
+
+int bch_sysfs_parse_human(const char *buf, u64 *v)
+{
+	char digits[24];
+	size_t len = strcspn(buf, "\n");
+	unsigned int shifts = 0;
+	const char *unit;
+	u64 n;
+	int ret;
+
+	if (buf[len] && buf[len + 1])	/* something after the newline */
+		return -EINVAL;
+	if (!len || len >= sizeof(digits))
+		return -EINVAL;
+	memcpy(digits, buf, len);
+	digits[len] = '\0';
+
+	unit = strchr(human_suffixes, tolower(digits[len - 1]));
+	if (unit) {
+		shifts = unit - human_suffixes + 1;
+		digits[len - 1] = '\0';
+	}
+
+	ret = kstrtoull(digits, 10, &n);
+	if (ret)
+		return ret;
+	while (shifts--) {
+		if (n > U64_MAX >> 10)
+			return -EINVAL;
+		n <<= 10;
+	}
+	*v = n;
+	return 0;
+}
+
+/* Time statistics: upstream keeps the averages scaled by 2^8. */
+
+s64 bch_time_stat_value(const struct time_stats *ts, unsigned int which,
+			u32 unit_ns, u64 now)
+{
+	switch (which) {
+	case BCH_TIME_AVERAGE_FREQUENCY:
+		return div_u64(ts->average_frequency >> TIME_STATS_EWMA_SHIFT,
+			       unit_ns);
+	case BCH_TIME_AVERAGE_DURATION:
+		return div_u64(ts->average_duration >> TIME_STATS_EWMA_SHIFT,
+			       unit_ns);
+	case BCH_TIME_MAX_DURATION:
+		return div_u64(ts->max_duration, unit_ns);
+	default:
+		return ts->last ? div_s64(now - ts->last, unit_ns) : -1;
+	}
+}
+
+ssize_t bch_attr_show_time_stat(struct kobject *kobj, const struct bch_attr *a,
+				char *buf)
+{
+	struct time_stats *ts = attr_field(kobj, a);
+	s64 v;
+
+	spin_lock(&ts->lock);
+	v = bch_time_stat_value(ts, a->time_stat, a->unit_ns, local_clock());
+	spin_unlock(&ts->lock);
+	return sysfs_emit(buf, "%lld\n", v);
+}
+
+/* priority_stats */
+
+#define PRIO_QUANTILES	31
+
+/* Highest priority first, so never-used buckets (prio 0) end up last. */
+static int prio_higher_first(const void *l, const void *r)
+{
+	u16 a = *(const u16 *)l, b = *(const u16 *)r;
+
+	cond_resched();
+	return (int)b - (int)a;
+}
+
+/*
+ * Only buckets holding cached data count towards the average and the
+ * quantiles: those that were never used (prio 0) and btree buckets
+ * (BTREE_PRIO) are cut off the ends of the sorted array first. Upstream's
+ * arithmetic is kept, unsigned wrap-around and all, so the numbers agree.
+ */
+ssize_t bch_sysfs_show_priority_stats(char *buf,
+				      const struct bch_prio_census *census,
+				      u16 *prios, size_t n)
+{
+	size_t total = census->nbuckets ?: 1;
+	size_t first = 0, i;
+	u64 age_sum = 0;
+	ssize_t len;
+
+	sort(prios, n, sizeof(*prios), prio_higher_first, NULL);
+	while (n && !prios[n - 1])
+		n--;
+	while (first < n && prios[first] == BTREE_PRIO)
+		first++;
+	prios += first;
+	n -= first;
+
+	for (i = 0; i < n; i++)
+		age_sum += INITIAL_PRIO - prios[i];
+	if (n)
+		age_sum = div64_u64(age_sum, n);
+
+	len = sysfs_emit(buf,
+			 "Unused:\t\t%zu%%\nClean:\t\t%zu%%\nDirty:\t\t%zu%%\n"
+			 "Metadata:\t%zu%%\nAverage:\t%llu\n"
+			 "Sectors per Q:\t%zu\nQuantiles:\t[",
+			 census->unused * 100 / total,
+			 census->clean * 100 / total,
+			 census->dirty * 100 / total,
+			 census->metadata * 100 / total, age_sum,
+			 n * census->bucket_size / (PRIO_QUANTILES + 1));
+
+	for (i = 0; i < PRIO_QUANTILES; i++) {
+		u16 prio = n ? prios[n * (i + 1) / (PRIO_QUANTILES + 1)] : 0;
+
+		len += sysfs_emit_at(buf, len, i ? " %u" : "%u",
+				     (u16)(INITIAL_PRIO - prio));
+	}
+	return len + sysfs_emit_at(buf, len, "]\n");
+}
+
+static ssize_t bch_attr_show_atomic_long(struct kobject *kobj,
+					 const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read((atomic_long_t *)attr_field(kobj, a)));
+}
+
 /* Backing devices */
 
 static const char * const bch_cache_modes[] = {
@@ -237,6 +378,30 @@ static ssize_t show_label(struct kobject *kobj, const struct bch_attr *a,
 			  label);
 }
 
+/*
+ * An attached device's label is also kept in its set's uuid table. The
+ * attachment is pinned (dc->count, which detach waits for) rather than
+ * bch_register_lock held, so the uuid write does no I/O under that lock.
+ */
+static void label_uuid_entry(struct cached_dev *dc)
+{
+	struct cache_set *c;
+
+	mutex_lock(&bch_register_lock);
+	c = dc->disk.c;
+	if (c && !refcount_inc_not_zero(&dc->count))
+		c = NULL;
+	mutex_unlock(&bch_register_lock);
+	if (!c)
+		return;
+
+	memcpy(c->uuids[dc->disk.id].label, dc->sb.label, SB_LABEL_SIZE);
+	bch_uuid_write(c);
+
+	if (refcount_dec_and_test(&dc->count))
+		schedule_work(&dc->detach);
+}
+
 /* Persisted in the superblock; a trailing newline is not part of it. */
 static ssize_t store_label(struct kobject *kobj, const struct bch_attr *a,
 			   const char *buf, size_t size)
@@ -252,6 +417,7 @@ static ssize_t store_label(struct kobject *kobj, const struct bch_attr *a,
 	memset(dc->sb.label, 0, SB_LABEL_SIZE);
 	memcpy(dc->sb.label, buf, len);
 	bch_write_bdev_super(dc, NULL);
+	label_uuid_entry(dc);
 
 	if (atomic_read(&dc->running))
 		bch_cached_dev_uevent(dc);
@@ -281,24 +447,46 @@ static ssize_t store_cache_mode(struct kobject *kobj, const struct bch_attr *a,
 	return size;
 }
 
-/* There are no cache sets to attach to yet: a valid uuid finds none. */
+/*
+ * Every registered set is offered the device in turn, as upstream does:
+ * bch_cached_dev_attach() refuses sets of another uuid with -ENOENT, so
+ * the first other answer (success or a real error) is final.
+ */
 static ssize_t store_attach(struct kobject *kobj, const struct bch_attr *a,
 			    const char *buf, size_t size)
 {
+	struct cached_dev *dc = kobj_to_dc(kobj);
+	struct cache_set *c;
 	u8 set_uuid[16];
+	int ret = -ENOENT;
 
 	if (bch_sysfs_parse_uuid(buf, set_uuid) < 16)
 		return -EINVAL;
 
-	pr_err("Can't attach %.*s: cache set not found\n",
-	       (int)strcspn(buf, "\n"), buf);
-	return -ENOENT;
+	mutex_lock(&bch_register_lock);
+	list_for_each_entry(c, &bch_cache_sets, list) {
+		ret = bch_cached_dev_attach(dc, c, set_uuid);
+		if (ret != -ENOENT)
+			break;
+	}
+	mutex_unlock(&bch_register_lock);
+
+	if (ret == -ENOENT)
+		pr_err("Can't attach %.*s: cache set not found\n",
+		       (int)strcspn(buf, "\n"), buf);
+	return ret ? ret : size;
 }
 
 /* Detaching a device that is not attached does nothing, as upstream. */
 static ssize_t store_detach(struct kobject *kobj, const struct bch_attr *a,
 			    const char *buf, size_t size)
 {
+	struct cached_dev *dc = kobj_to_dc(kobj);
+
+	mutex_lock(&bch_register_lock);
+	if (dc->disk.c)
+		bch_cached_dev_detach(dc);
+	mutex_unlock(&bch_register_lock);
 	return size;
 }
 
@@ -603,4 +791,887 @@ const struct kobj_type bch_cached_dev_ktype = {
 	.release	= bch_cached_dev_release,
 	.sysfs_ops	= &bch_cached_dev_sysfs_ops,
 	.default_groups	= bch_cached_dev_groups,
+};
+
+/*
+ * Cache sets: /sys/fs/bcache/<set uuid>/ and its internal/ directory.
+ *
+ * These files take no lock of their own around show and store: the
+ * fields they show are single words, safe to read racily, and a store
+ * that acts on the set takes what the action needs for just that long
+ * (bch_register_lock to stop a set, bucket_lock to change what the
+ * allocator reads), never across I/O. The set cannot go away under a
+ * running show or store: super.c removes these directories, which waits
+ * for them, before it tears the set down. Files that walk the btree answer
+ * -EBUSY until the set runs.
+ */
+
+static const char * const error_actions[] = {
+	[ON_ERROR_UNREGISTER]	= "unregister",
+	[ON_ERROR_PANIC]	= "panic",
+	NULL
+};
+
+/* One name per CACHE_REPLACEMENT_* value */
+static const char * const cache_replacement_policies[] = {
+	"lru", "fifo", "random", NULL
+};
+
+static struct cache_set *kobj_to_set(struct kobject *kobj)
+{
+	if (kobj->ktype == &bch_cache_set_internal_ktype)
+		return container_of(kobj, struct cache_set, internal);
+	return container_of(kobj, struct cache_set, kobj);
+}
+
+#define CS_FIELD(member)	.field = BCH_FIELD(struct cache_set, kobj, member)
+#define CSI_FIELD(member)	.field = BCH_FIELD(struct cache_set, internal, member)
+
+static bool set_running(struct cache_set *c)
+{
+	return test_bit(CACHE_SET_RUNNING, &c->flags) &&
+	       !test_bit(CACHE_SET_STOPPING, &c->flags);
+}
+
+/* Bytes of one btree node */
+static size_t node_bytes(struct cache_set *c)
+{
+	return (size_t)c->btree_pages * PAGE_SIZE;
+}
+
+static ssize_t store_set_unregister(struct kobject *kobj,
+				    const struct bch_attr *a,
+				    const char *buf, size_t size)
+{
+	mutex_lock(&bch_register_lock);
+	bch_cache_set_unregister(kobj_to_set(kobj));
+	mutex_unlock(&bch_register_lock);
+	return size;
+}
+
+static ssize_t store_set_stop(struct kobject *kobj, const struct bch_attr *a,
+			      const char *buf, size_t size)
+{
+	mutex_lock(&bch_register_lock);
+	bch_cache_set_stop(kobj_to_set(kobj));
+	mutex_unlock(&bch_register_lock);
+	return size;
+}
+
+static ssize_t show_synchronous(struct kobject *kobj, const struct bch_attr *a,
+				char *buf)
+{
+	return sysfs_emit(buf, "%u\n", CACHE_SYNC(&kobj_to_set(kobj)->cache->sb));
+}
+
+/* Persisted in the cache superblock. */
+static ssize_t store_synchronous(struct kobject *kobj, const struct bch_attr *a,
+				 const char *buf, size_t size)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+	unsigned long v;
+	int ret = kstrtoul(buf, 10, &v);
+
+	if (ret)
+		return ret;
+	if (!v != !CACHE_SYNC(&c->cache->sb)) {
+		SET_CACHE_SYNC(&c->cache->sb, !!v);
+		bch_write_super(c);
+	}
+	return size;
+}
+
+/* The size is checked as upstream would; making the volume is not done. */
+static ssize_t store_flash_vol_create(struct kobject *kobj,
+				      const struct bch_attr *a,
+				      const char *buf, size_t size)
+{
+	u64 bytes;
+	int ret = bch_sysfs_parse_human(buf, &bytes);
+
+	if (ret)
+		return ret;
+	pr_err("flash only volumes are not supported\n");
+	return -EOPNOTSUPP;
+}
+
+static ssize_t show_set_bucket_size(struct kobject *kobj,
+				    const struct bch_attr *a, char *buf)
+{
+	return bch_sysfs_show_human(buf, bucket_bytes(kobj_to_set(kobj)->cache));
+}
+
+static ssize_t show_set_block_size(struct kobject *kobj,
+				   const struct bch_attr *a, char *buf)
+{
+	return bch_sysfs_show_human(buf, block_bytes(kobj_to_set(kobj)->cache));
+}
+
+static ssize_t show_tree_depth(struct kobject *kobj, const struct bch_attr *a,
+			       char *buf)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+
+	if (!set_running(c))
+		return -EBUSY;
+	return sysfs_emit(buf, "%u\n", READ_ONCE(c->root)->level);
+}
+
+/* Read-locks the root, retrying if a split replaced it meanwhile. */
+static struct btree *lock_root(struct cache_set *c)
+{
+	struct btree *b;
+
+	for (;;) {
+		b = READ_ONCE(c->root);
+		rw_lock(false, b, b->level);
+		if (b == READ_ONCE(c->root))
+			return b;
+		rw_unlock(false, b);
+	}
+}
+
+static ssize_t show_root_usage_percent(struct kobject *kobj,
+				       const struct bch_attr *a, char *buf)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+	struct btree_iter_stack iter;
+	struct btree *root;
+	struct bkey *k;
+	size_t used = 0;
+
+	if (!set_running(c))
+		return -EBUSY;
+
+	root = lock_root(c);
+	for_each_key_filter(&root->keys, k, &iter, bch_ptr_bad)
+		used += bkey_bytes(k);
+	rw_unlock(false, root);
+
+	return sysfs_emit(buf, "%u\n", (unsigned int)(used * 100 / node_bytes(c)));
+}
+
+/* Memory held by the node cache */
+static ssize_t show_btree_cache_size(struct kobject *kobj,
+				     const struct bch_attr *a, char *buf)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+	struct btree *b;
+	size_t bytes = 0;
+
+	mutex_lock(&c->bucket_lock);
+	list_for_each_entry(b, &c->btree_cache, list)
+		bytes += PAGE_SIZE << b->keys.page_order;
+	mutex_unlock(&c->bucket_lock);
+
+	return bch_sysfs_show_human(buf, bytes);
+}
+
+static ssize_t show_cache_available_percent(struct kobject *kobj,
+					    const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", 100 - kobj_to_set(kobj)->gc_stats.in_use);
+}
+
+/* In sectors, shown with byte units: upstream's quirk, kept. */
+static ssize_t show_average_key_size(struct kobject *kobj,
+				     const struct bch_attr *a, char *buf)
+{
+	struct gc_stat *gs = &kobj_to_set(kobj)->gc_stats;
+
+	return bch_sysfs_show_human(buf, gs->nkeys ?
+				    div64_u64(gs->data, gs->nkeys) : 0);
+}
+
+/* Stored per 88 seconds: see the error decay in io.c. */
+#define ERROR_DECAY_SECONDS	88
+
+static ssize_t show_io_error_halflife(struct kobject *kobj,
+				      const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  kobj_to_set(kobj)->error_decay * ERROR_DECAY_SECONDS);
+}
+
+static ssize_t store_io_error_halflife(struct kobject *kobj,
+				       const struct bch_attr *a,
+				       const char *buf, size_t size)
+{
+	unsigned long v;
+	int ret = parse_clamped(buf, 0, UINT_MAX, &v);
+
+	if (ret)
+		return ret;
+	kobj_to_set(kobj)->error_decay = v / ERROR_DECAY_SECONDS;
+	return size;
+}
+
+static ssize_t show_congested(struct kobject *kobj, const struct bch_attr *a,
+			      char *buf)
+{
+	return bch_sysfs_show_human(buf, (u64)bch_get_congested(kobj_to_set(kobj))
+				    << SECTOR_SHIFT);
+}
+
+/* As upstream: also forgets what the last gc counted. */
+static ssize_t store_set_clear_stats(struct kobject *kobj,
+				     const struct bch_attr *a,
+				     const char *buf, size_t size)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+
+	atomic_long_set(&c->writeback_keys_done, 0);
+	atomic_long_set(&c->writeback_keys_failed, 0);
+	memset(&c->gc_stats, 0, sizeof(c->gc_stats));
+	bch_accounting_clear(&c->accounting);
+	return size;
+}
+
+BCH_ATTR(unregister,	0200, NULL, store_set_unregister);
+BCH_NAMED_ATTR(set_stop, "stop", 0200, NULL, store_set_stop);
+BCH_ATTR(synchronous,	0644, show_synchronous, store_synchronous);
+BCH_ATTR(journal_delay_ms, 0644, bch_attr_show_uint, bch_attr_store_uint,
+	 CS_FIELD(journal_delay_ms), .max = USHRT_MAX);
+BCH_ATTR(flash_vol_create, 0200, NULL, store_flash_vol_create);
+BCH_NAMED_ATTR(set_bucket_size, "bucket_size", 0444, show_set_bucket_size,
+	       NULL);
+BCH_NAMED_ATTR(set_block_size, "block_size", 0444, show_set_block_size, NULL);
+BCH_ATTR(tree_depth,	0444, show_tree_depth, NULL);
+BCH_ATTR(root_usage_percent, 0444, show_root_usage_percent, NULL);
+BCH_ATTR(btree_cache_size, 0444, show_btree_cache_size, NULL);
+BCH_ATTR(cache_available_percent, 0444, show_cache_available_percent, NULL);
+BCH_ATTR(average_key_size, 0444, show_average_key_size, NULL);
+BCH_ATTR(errors,	0644, bch_attr_show_choice, bch_attr_store_choice,
+	 CS_FIELD(on_error), .choices = error_actions);
+BCH_NAMED_ATTR(set_io_error_limit, "io_error_limit", 0644, bch_attr_show_uint,
+	       bch_attr_store_uint, CS_FIELD(error_limit), .max = UINT_MAX);
+BCH_ATTR(io_error_halflife, 0644, show_io_error_halflife,
+	 store_io_error_halflife);
+BCH_ATTR(congested,	0444, show_congested, NULL);
+BCH_ATTR(congested_read_threshold_us, 0644,
+	 bch_attr_show_uint, bch_attr_store_uint,
+	 CS_FIELD(congested_read_threshold_us), .max = UINT_MAX);
+BCH_ATTR(congested_write_threshold_us, 0644,
+	 bch_attr_show_uint, bch_attr_store_uint,
+	 CS_FIELD(congested_write_threshold_us), .max = UINT_MAX);
+BCH_NAMED_ATTR(set_clear_stats, "clear_stats", 0200, NULL,
+	       store_set_clear_stats);
+
+static struct attribute *bch_cache_set_attrs[] = {
+	&bch_attr_unregister.attr,
+	&bch_attr_set_stop.attr,
+	&bch_attr_synchronous.attr,
+	&bch_attr_journal_delay_ms.attr,
+	&bch_attr_flash_vol_create.attr,
+	&bch_attr_set_bucket_size.attr,
+	&bch_attr_set_block_size.attr,
+	&bch_attr_tree_depth.attr,
+	&bch_attr_root_usage_percent.attr,
+	&bch_attr_btree_cache_size.attr,
+	&bch_attr_cache_available_percent.attr,
+	&bch_attr_average_key_size.attr,
+	&bch_attr_errors.attr,
+	&bch_attr_set_io_error_limit.attr,
+	&bch_attr_io_error_halflife.attr,
+	&bch_attr_congested.attr,
+	&bch_attr_congested_read_threshold_us.attr,
+	&bch_attr_congested_write_threshold_us.attr,
+	&bch_attr_set_clear_stats.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(bch_cache_set);
+
+/* internal/ */
+
+static ssize_t show_active_journal_entries(struct kobject *kobj,
+					   const struct bch_attr *a, char *buf)
+{
+	struct journal *j = &kobj_to_set(kobj)->journal;
+	size_t used;
+
+	spin_lock(&j->lock);
+	used = bch_ring_used(&j->pin);
+	spin_unlock(&j->lock);
+	return sysfs_emit(buf, "%zu\n", used);
+}
+
+static ssize_t show_btree_nodes(struct kobject *kobj, const struct bch_attr *a,
+				char *buf)
+{
+	return sysfs_emit(buf, "%zu\n", kobj_to_set(kobj)->gc_stats.nodes);
+}
+
+/* How full the nodes gc last saw are, on average. */
+static ssize_t show_btree_used_percent(struct kobject *kobj,
+				       const struct bch_attr *a, char *buf)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+	u64 room = (u64)(c->gc_stats.nodes ?: 1) * node_bytes(c);
+
+	return sysfs_emit(buf, "%u\n",
+			  (unsigned int)div64_u64(c->gc_stats.key_bytes * 100,
+						  room));
+}
+
+/* The longest chain of the node cache's hash table */
+static ssize_t show_btree_cache_max_chain(struct kobject *kobj,
+					  const struct bch_attr *a, char *buf)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+	unsigned int longest = 0;
+	size_t i;
+
+	mutex_lock(&c->bucket_lock);
+	for (i = 0; i < ARRAY_SIZE(c->bucket_hash); i++)
+		longest = max_t(unsigned int, longest,
+				hlist_count_nodes(&c->bucket_hash[i]));
+	mutex_unlock(&c->bucket_lock);
+
+	return sysfs_emit(buf, "%u\n", longest);
+}
+
+/*
+ * bset_tree_stats walks every node of the tree (a read lock on each in
+ * turn) and sums what bset.c reports of its sets and search trees.
+ */
+struct bset_census {
+	struct btree_op		walk;
+	size_t			nodes;
+	struct bset_stats	sum;
+};
+
+static void census_add_node(struct bset_census *bc, struct btree_keys *keys)
+{
+	bc->nodes += 1;
+	bch_btree_keys_stats(keys, &bc->sum);
+}
+
+static int census_visit(struct btree_op *walk, struct btree *b)
+{
+	census_add_node(container_of(walk, struct bset_census, walk), &b->keys);
+	return MAP_CONTINUE;
+}
+
+static ssize_t show_bset_tree_stats(struct kobject *kobj,
+				    const struct bch_attr *a, char *buf)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+	struct bset_census bc = {};
+	int ret;
+
+	if (!set_running(c))
+		return -EBUSY;
+
+	bch_btree_op_init(&bc.walk, -1);
+	ret = bch_btree_map_nodes(&bc.walk, c, &ZERO_KEY, census_visit);
+	if (ret < 0)
+		return ret;
+
+	return sysfs_emit(buf,
+			  "btree nodes:\t\t%zu\nwritten sets:\t\t%zu\n"
+			  "unwritten sets:\t\t%zu\nwritten key bytes:\t%zu\n"
+			  "unwritten key bytes:\t%zu\nfloats:\t\t\t%zu\n"
+			  "failed:\t\t\t%zu\n",
+			  bc.nodes, bc.sum.sets_written, bc.sum.sets_unwritten,
+			  bc.sum.bytes_written, bc.sum.bytes_unwritten,
+			  bc.sum.floats, bc.sum.failed);
+}
+
+/* Wakes gc whatever is written, as upstream. */
+static ssize_t store_trigger_gc(struct kobject *kobj, const struct bch_attr *a,
+				const char *buf, size_t size)
+{
+	force_wake_up_gc(kobj_to_set(kobj));
+	return size;
+}
+
+/* Asks the node cache's shrinker to free up to the number written. */
+static ssize_t store_prune_cache(struct kobject *kobj, const struct bch_attr *a,
+				 const char *buf, size_t size)
+{
+	struct cache_set *c = kobj_to_set(kobj);
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
+	unsigned long v;
+	int ret = kstrtoul(buf, 10, &v);
+
+	if (ret)
+		return ret;
+	sc.nr_to_scan = v;
+	if (c->shrink)
+		c->shrink->scan_objects(c->shrink, &sc);
+	return size;
+}
+
+static ssize_t show_gc_after_writeback(struct kobject *kobj,
+				       const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%i\n",
+			  READ_ONCE(kobj_to_set(kobj)->gc_after_writeback));
+}
+
+/*
+ * Only BCH_ENABLE_AUTO_GC can be set here; this may clear a pending
+ * BCH_DO_AUTO_GC, which writeback sets again when it next finishes.
+ */
+static ssize_t store_gc_after_writeback(struct kobject *kobj,
+					const struct bch_attr *a,
+					const char *buf, size_t size)
+{
+	unsigned long v;
+	int ret = parse_clamped(buf, 0, 1, &v);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(kobj_to_set(kobj)->gc_after_writeback, v);
+	return size;
+}
+
+static ssize_t show_set_io_disable(struct kobject *kobj,
+				   const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%i\n", test_bit(CACHE_SET_IO_DISABLE,
+						 &kobj_to_set(kobj)->flags));
+}
+
+static ssize_t store_set_io_disable(struct kobject *kobj,
+				    const struct bch_attr *a,
+				    const char *buf, size_t size)
+{
+	unsigned long *flags = &kobj_to_set(kobj)->flags;
+	unsigned long v;
+	int ret = kstrtoul(buf, 10, &v);
+
+	if (ret)
+		return ret;
+	if (v && test_and_set_bit(CACHE_SET_IO_DISABLE, flags))
+		pr_warn("CACHE_SET_IO_DISABLE already set\n");
+	else if (!v && !test_and_clear_bit(CACHE_SET_IO_DISABLE, flags))
+		pr_warn("CACHE_SET_IO_DISABLE already cleared\n");
+	return size;
+}
+
+static ssize_t show_cutoff_writeback(struct kobject *kobj,
+				     const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", bch_cutoff_writeback);
+}
+
+static ssize_t show_cutoff_writeback_sync(struct kobject *kobj,
+					  const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", bch_cutoff_writeback_sync);
+}
+
+/*
+ * The feature_* files list the features bcache knows of one kind, the
+ * ones the set's superblock has in brackets. Only the incompatible kind
+ * has any (large_bucket); the others show nothing at all.
+ */
+static ssize_t show_feature_none(struct kobject *kobj,
+				 const struct bch_attr *a, char *buf)
+{
+	return 0;
+}
+
+static ssize_t show_feature_incompat(struct kobject *kobj,
+				     const struct bch_attr *a, char *buf)
+{
+	const struct cache_sb *sb = &kobj_to_set(kobj)->cache->sb;
+	bool on = sb->feature_incompat &
+		  BCH_FEATURE_INCOMPAT_LOG_LARGE_BUCKET_SIZE;
+
+	return sysfs_emit(buf, on ? "[%s]\n" : "%s\n", "large_bucket");
+}
+
+BCH_ATTR(active_journal_entries, 0444, show_active_journal_entries, NULL);
+
+/* The four files of one time_stats member of the set */
+#define BCH_TIME_ATTR(_name, member, which, unit)			\
+	BCH_ATTR(_name, 0444, bch_attr_show_time_stat, NULL,		\
+		 CSI_FIELD(member), .time_stat = which, .unit_ns = unit)
+
+BCH_TIME_ATTR(btree_gc_average_frequency_sec, btree_gc_time,
+	      BCH_TIME_AVERAGE_FREQUENCY, NSEC_PER_SEC);
+BCH_TIME_ATTR(btree_gc_average_duration_ms, btree_gc_time,
+	      BCH_TIME_AVERAGE_DURATION, NSEC_PER_MSEC);
+BCH_TIME_ATTR(btree_gc_max_duration_ms, btree_gc_time,
+	      BCH_TIME_MAX_DURATION, NSEC_PER_MSEC);
+BCH_TIME_ATTR(btree_gc_last_sec, btree_gc_time,
+	      BCH_TIME_LAST, NSEC_PER_SEC);
+BCH_TIME_ATTR(btree_split_average_frequency_sec, btree_split_time,
+	      BCH_TIME_AVERAGE_FREQUENCY, NSEC_PER_SEC);
+BCH_TIME_ATTR(btree_split_average_duration_us, btree_split_time,
+	      BCH_TIME_AVERAGE_DURATION, NSEC_PER_USEC);
+BCH_TIME_ATTR(btree_split_max_duration_us, btree_split_time,
+	      BCH_TIME_MAX_DURATION, NSEC_PER_USEC);
+BCH_TIME_ATTR(btree_split_last_sec, btree_split_time,
+	      BCH_TIME_LAST, NSEC_PER_SEC);
+BCH_TIME_ATTR(btree_sort_average_frequency_ms, sort.time,
+	      BCH_TIME_AVERAGE_FREQUENCY, NSEC_PER_MSEC);
+BCH_TIME_ATTR(btree_sort_average_duration_us, sort.time,
+	      BCH_TIME_AVERAGE_DURATION, NSEC_PER_USEC);
+BCH_TIME_ATTR(btree_sort_max_duration_us, sort.time,
+	      BCH_TIME_MAX_DURATION, NSEC_PER_USEC);
+BCH_TIME_ATTR(btree_sort_last_ms, sort.time,
+	      BCH_TIME_LAST, NSEC_PER_MSEC);
+BCH_TIME_ATTR(btree_read_average_frequency_ms, btree_read_time,
+	      BCH_TIME_AVERAGE_FREQUENCY, NSEC_PER_MSEC);
+BCH_TIME_ATTR(btree_read_average_duration_us, btree_read_time,
+	      BCH_TIME_AVERAGE_DURATION, NSEC_PER_USEC);
+BCH_TIME_ATTR(btree_read_max_duration_us, btree_read_time,
+	      BCH_TIME_MAX_DURATION, NSEC_PER_USEC);
+BCH_TIME_ATTR(btree_read_last_ms, btree_read_time,
+	      BCH_TIME_LAST, NSEC_PER_MSEC);
+
+BCH_ATTR(btree_nodes,	0444, show_btree_nodes, NULL);
+BCH_ATTR(btree_used_percent, 0444, show_btree_used_percent, NULL);
+BCH_ATTR(btree_cache_max_chain, 0444, show_btree_cache_max_chain, NULL);
+BCH_ATTR(bset_tree_stats, 0444, show_bset_tree_stats, NULL);
+BCH_ATTR(cache_read_races, 0444, bch_attr_show_atomic_long, NULL,
+	 CSI_FIELD(cache_read_races));
+BCH_ATTR(reclaim,	0444, bch_attr_show_atomic_long, NULL,
+	 CSI_FIELD(reclaim));
+BCH_ATTR(reclaimed_journal_buckets, 0444, bch_attr_show_atomic_long, NULL,
+	 CSI_FIELD(reclaimed_journal_buckets));
+BCH_ATTR(flush_write,	0444, bch_attr_show_atomic_long, NULL,
+	 CSI_FIELD(flush_write));
+BCH_ATTR(writeback_keys_done, 0444, bch_attr_show_atomic_long, NULL,
+	 CSI_FIELD(writeback_keys_done));
+BCH_ATTR(writeback_keys_failed, 0444, bch_attr_show_atomic_long, NULL,
+	 CSI_FIELD(writeback_keys_failed));
+BCH_ATTR(trigger_gc,	0200, NULL, store_trigger_gc);
+BCH_ATTR(prune_cache,	0200, NULL, store_prune_cache);
+#ifdef CONFIG_BCACHE_DEBUG
+BCH_NAMED_ATTR(set_verify, "verify", 0644, bch_attr_show_bool,
+	       bch_attr_store_bool, CSI_FIELD(verify));
+BCH_ATTR(key_merging_disabled, 0644, bch_attr_show_bool, bch_attr_store_bool,
+	 CSI_FIELD(key_merging_disabled));
+BCH_ATTR(expensive_debug_checks, 0644, bch_attr_show_bool, bch_attr_store_bool,
+	 CSI_FIELD(expensive_debug_checks));
+#endif
+BCH_ATTR(gc_always_rewrite, 0644, bch_attr_show_bool, bch_attr_store_bool,
+	 CSI_FIELD(gc_always_rewrite));
+BCH_ATTR(btree_shrinker_disabled, 0644, bch_attr_show_bool,
+	 bch_attr_store_bool, CSI_FIELD(shrinker_disabled));
+BCH_ATTR(copy_gc_enabled, 0644, bch_attr_show_bool, bch_attr_store_bool,
+	 CSI_FIELD(copy_gc_enabled));
+BCH_ATTR(idle_max_writeback_rate, 0644, bch_attr_show_bool,
+	 bch_attr_store_bool, CSI_FIELD(idle_max_writeback_rate_enabled));
+BCH_ATTR(gc_after_writeback, 0644, show_gc_after_writeback,
+	 store_gc_after_writeback);
+BCH_NAMED_ATTR(set_io_disable, "io_disable", 0644, show_set_io_disable,
+	       store_set_io_disable);
+BCH_ATTR(cutoff_writeback, 0444, show_cutoff_writeback, NULL);
+BCH_ATTR(cutoff_writeback_sync, 0444, show_cutoff_writeback_sync, NULL);
+BCH_ATTR(feature_compat, 0444, show_feature_none, NULL);
+BCH_ATTR(feature_ro_compat, 0444, show_feature_none, NULL);
+BCH_ATTR(feature_incompat, 0444, show_feature_incompat, NULL);
+
+static struct attribute *bch_cache_set_internal_attrs[] = {
+	&bch_attr_active_journal_entries.attr,
+	&bch_attr_btree_gc_average_frequency_sec.attr,
+	&bch_attr_btree_gc_average_duration_ms.attr,
+	&bch_attr_btree_gc_max_duration_ms.attr,
+	&bch_attr_btree_gc_last_sec.attr,
+	&bch_attr_btree_split_average_frequency_sec.attr,
+	&bch_attr_btree_split_average_duration_us.attr,
+	&bch_attr_btree_split_max_duration_us.attr,
+	&bch_attr_btree_split_last_sec.attr,
+	&bch_attr_btree_sort_average_frequency_ms.attr,
+	&bch_attr_btree_sort_average_duration_us.attr,
+	&bch_attr_btree_sort_max_duration_us.attr,
+	&bch_attr_btree_sort_last_ms.attr,
+	&bch_attr_btree_read_average_frequency_ms.attr,
+	&bch_attr_btree_read_average_duration_us.attr,
+	&bch_attr_btree_read_max_duration_us.attr,
+	&bch_attr_btree_read_last_ms.attr,
+	&bch_attr_btree_nodes.attr,
+	&bch_attr_btree_used_percent.attr,
+	&bch_attr_btree_cache_max_chain.attr,
+	&bch_attr_bset_tree_stats.attr,
+	&bch_attr_cache_read_races.attr,
+	&bch_attr_reclaim.attr,
+	&bch_attr_reclaimed_journal_buckets.attr,
+	&bch_attr_flush_write.attr,
+	&bch_attr_writeback_keys_done.attr,
+	&bch_attr_writeback_keys_failed.attr,
+	&bch_attr_trigger_gc.attr,
+	&bch_attr_prune_cache.attr,
+#ifdef CONFIG_BCACHE_DEBUG
+	&bch_attr_set_verify.attr,
+	&bch_attr_key_merging_disabled.attr,
+	&bch_attr_expensive_debug_checks.attr,
+#endif
+	&bch_attr_gc_always_rewrite.attr,
+	&bch_attr_btree_shrinker_disabled.attr,
+	&bch_attr_copy_gc_enabled.attr,
+	&bch_attr_idle_max_writeback_rate.attr,
+	&bch_attr_gc_after_writeback.attr,
+	&bch_attr_set_io_disable.attr,
+	&bch_attr_cutoff_writeback.attr,
+	&bch_attr_cutoff_writeback_sync.attr,
+	&bch_attr_feature_compat.attr,
+	&bch_attr_feature_ro_compat.attr,
+	&bch_attr_feature_incompat.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(bch_cache_set_internal);
+
+/* Cache devices: /sys/block/<cache device>/bcache/ */
+
+static struct cache *kobj_to_cache(struct kobject *kobj)
+{
+	return container_of(kobj, struct cache, kobj);
+}
+
+static ssize_t show_cache_bucket_size(struct kobject *kobj,
+				      const struct bch_attr *a, char *buf)
+{
+	return bch_sysfs_show_human(buf, bucket_bytes(kobj_to_cache(kobj)));
+}
+
+static ssize_t show_cache_block_size(struct kobject *kobj,
+				     const struct bch_attr *a, char *buf)
+{
+	return bch_sysfs_show_human(buf, block_bytes(kobj_to_cache(kobj)));
+}
+
+static ssize_t show_nbuckets(struct kobject *kobj, const struct bch_attr *a,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", kobj_to_cache(kobj)->sb.nbuckets);
+}
+
+static ssize_t show_discard(struct kobject *kobj, const struct bch_attr *a,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%i\n", kobj_to_cache(kobj)->discard);
+}
+
+/*
+ * The setting persists in the superblock even where the device cannot
+ * discard; discards are only issued where it can.
+ */
+static ssize_t store_discard(struct kobject *kobj, const struct bch_attr *a,
+			     const char *buf, size_t size)
+{
+	struct cache *ca = kobj_to_cache(kobj);
+	unsigned long v;
+	int ret = kstrtoul(buf, 10, &v);
+
+	if (ret)
+		return ret;
+	if (bdev_max_discard_sectors(ca->bdev))
+		ca->discard = v;
+	if (!v != !CACHE_DISCARD(&ca->sb)) {
+		SET_CACHE_DISCARD(&ca->sb, !!v);
+		bch_write_super(ca->set);
+	}
+	return size;
+}
+
+static ssize_t show_human_sectors(char *buf, long sectors)
+{
+	return bch_sysfs_show_human(buf, (s64)sectors << SECTOR_SHIFT);
+}
+
+static ssize_t show_written(struct kobject *kobj, const struct bch_attr *a,
+			    char *buf)
+{
+	struct cache *ca = kobj_to_cache(kobj);
+
+	return show_human_sectors(buf, atomic_long_read(&ca->sectors_written));
+}
+
+static ssize_t show_btree_written(struct kobject *kobj,
+				  const struct bch_attr *a, char *buf)
+{
+	struct cache *ca = kobj_to_cache(kobj);
+
+	return show_human_sectors(buf,
+				  atomic_long_read(&ca->btree_sectors_written));
+}
+
+/* Metadata includes the btree. */
+static ssize_t show_metadata_written(struct kobject *kobj,
+				     const struct bch_attr *a, char *buf)
+{
+	struct cache *ca = kobj_to_cache(kobj);
+
+	return show_human_sectors(buf,
+				  atomic_long_read(&ca->meta_sectors_written) +
+				  atomic_long_read(&ca->btree_sectors_written));
+}
+
+static ssize_t show_cache_io_errors(struct kobject *kobj,
+				    const struct bch_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%i\n",
+			  atomic_read(&kobj_to_cache(kobj)->io_errors) >>
+			  IO_ERROR_SHIFT);
+}
+
+static ssize_t store_cache_clear_stats(struct kobject *kobj,
+				       const struct bch_attr *a,
+				       const char *buf, size_t size)
+{
+	struct cache *ca = kobj_to_cache(kobj);
+
+	/* The error count restarts too, with the I/O it decays against. */
+	atomic_set(&ca->io_errors, 0);
+	atomic_set(&ca->io_count, 0);
+
+	atomic_long_set(&ca->meta_sectors_written, 0);
+	atomic_long_set(&ca->btree_sectors_written, 0);
+	atomic_long_set(&ca->sectors_written, 0);
+	return size;
+}
+
+static ssize_t show_replacement_policy(struct kobject *kobj,
+				       const struct bch_attr *a, char *buf)
+{
+	return bch_sysfs_show_choices(buf, cache_replacement_policies,
+				      CACHE_REPLACEMENT(&kobj_to_cache(kobj)->sb));
+}
+
+/* The allocator reads the policy under bucket_lock. */
+static ssize_t store_replacement_policy(struct kobject *kobj,
+					const struct bch_attr *a,
+					const char *buf, size_t size)
+{
+	struct cache *ca = kobj_to_cache(kobj);
+	int policy = __sysfs_match_string(cache_replacement_policies, -1, buf);
+
+	if (policy < 0)
+		return policy;
+	if (policy == CACHE_REPLACEMENT(&ca->sb))
+		return size;
+
+	mutex_lock(&ca->set->bucket_lock);
+	SET_CACHE_REPLACEMENT(&ca->sb, policy);
+	mutex_unlock(&ca->set->bucket_lock);
+	bch_write_super(ca->set);
+	return size;
+}
+
+/* Counts the buckets and copies out their prios, under bucket_lock. */
+static size_t take_prio_census(struct cache *ca, struct bch_prio_census *pc,
+			       u16 *prios)
+{
+	size_t i, n = 0;
+
+	*pc = (struct bch_prio_census) {
+		.nbuckets	= ca->sb.nbuckets,
+		.bucket_size	= ca->sb.bucket_size,
+	};
+
+	mutex_lock(&ca->set->bucket_lock);
+	for (i = ca->sb.first_bucket; i < ca->sb.nbuckets; i++) {
+		const struct bucket *b = &ca->buckets[i];
+
+		pc->unused += !GC_SECTORS_USED(b);
+		pc->clean += GC_MARK(b) == GC_MARK_RECLAIMABLE;
+		pc->dirty += GC_MARK(b) == GC_MARK_DIRTY;
+		pc->metadata += GC_MARK(b) == GC_MARK_METADATA;
+		prios[n++] = b->prio;
+	}
+	mutex_unlock(&ca->set->bucket_lock);
+	return n;
+}
+
+static ssize_t show_priority_stats(struct kobject *kobj,
+				   const struct bch_attr *a, char *buf)
+{
+	struct cache *ca = kobj_to_cache(kobj);
+	struct bch_prio_census census;
+	ssize_t ret;
+	u16 *prios;
+	size_t n;
+
+	prios = vmalloc(array_size(sizeof(*prios), ca->sb.nbuckets));
+	if (!prios)
+		return -ENOMEM;
+
+	n = take_prio_census(ca, &census, prios);
+	ret = bch_sysfs_show_priority_stats(buf, &census, prios, n);
+	vfree(prios);
+	return ret;
+}
+
+BCH_NAMED_ATTR(cache_bucket_size, "bucket_size", 0444, show_cache_bucket_size,
+	       NULL);
+BCH_NAMED_ATTR(cache_block_size, "block_size", 0444, show_cache_block_size,
+	       NULL);
+BCH_ATTR(nbuckets,	0444, show_nbuckets, NULL);
+BCH_ATTR(priority_stats, 0444, show_priority_stats, NULL);
+BCH_ATTR(discard,	0644, show_discard, store_discard);
+BCH_ATTR(written,	0444, show_written, NULL);
+BCH_ATTR(btree_written,	0444, show_btree_written, NULL);
+BCH_ATTR(metadata_written, 0444, show_metadata_written, NULL);
+BCH_NAMED_ATTR(cache_io_errors, "io_errors", 0444, show_cache_io_errors, NULL);
+BCH_NAMED_ATTR(cache_clear_stats, "clear_stats", 0200, NULL,
+	       store_cache_clear_stats);
+BCH_ATTR(cache_replacement_policy, 0644, show_replacement_policy,
+	 store_replacement_policy);
+
+static struct attribute *bch_cache_attrs[] = {
+	&bch_attr_cache_bucket_size.attr,
+	&bch_attr_cache_block_size.attr,
+	&bch_attr_nbuckets.attr,
+	&bch_attr_priority_stats.attr,
+	&bch_attr_discard.attr,
+	&bch_attr_written.attr,
+	&bch_attr_btree_written.attr,
+	&bch_attr_metadata_written.attr,
+	&bch_attr_cache_io_errors.attr,
+	&bch_attr_cache_clear_stats.attr,
+	&bch_attr_cache_replacement_policy.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(bch_cache);
+
+/* Shared by the set, internal/ and cache directories: see above for locking. */
+static ssize_t unlocked_attr_show(struct kobject *kobj, struct attribute *attr,
+				  char *buf)
+{
+	const struct bch_attr *a = to_bch_attr(attr);
+
+	return a->show ? a->show(kobj, a, buf) : -EIO;
+}
+
+static ssize_t unlocked_attr_store(struct kobject *kobj,
+				   struct attribute *attr,
+				   const char *buf, size_t size)
+{
+	const struct bch_attr *a = to_bch_attr(attr);
+
+	if (!a->store)
+		return -EIO;
+	/* No user space access while the system is rebooting. */
+	if (bcache_rebooting())
+		return -EBUSY;
+	return a->store(kobj, a, buf, size);
+}
+
+static const struct sysfs_ops bch_unlocked_sysfs_ops = {
+	.show	= unlocked_attr_show,
+	.store	= unlocked_attr_store,
+};
+
+const struct kobj_type bch_cache_set_ktype = {
+	.release	= bch_cache_set_release,
+	.sysfs_ops	= &bch_unlocked_sysfs_ops,
+	.default_groups	= bch_cache_set_groups,
+};
+
+const struct kobj_type bch_cache_set_internal_ktype = {
+	.release	= bch_cache_set_internal_release,
+	.sysfs_ops	= &bch_unlocked_sysfs_ops,
+	.default_groups	= bch_cache_set_internal_groups,
+};
+
+const struct kobj_type bch_cache_ktype = {
+	.release	= bch_cache_release,
+	.sysfs_ops	= &bch_unlocked_sysfs_ops,
+	.default_groups	= bch_cache_groups,
 };

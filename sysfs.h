@@ -15,7 +15,6 @@
 
 #include <linux/kobject.h>
 #include <linux/stddef.h>
-#include <linux/sysfs.h>
 #include <linux/types.h>
 
 struct bch_attr {
@@ -29,6 +28,9 @@ struct bch_attr {
 	ptrdiff_t		field;		/* from the kobject */
 	unsigned int		min, max;	/* bounds a store clamps to */
 	const char * const	*choices;	/* NULL-terminated */
+	/* A struct time_stats field: which value, in what unit */
+	unsigned int		time_stat;	/* enum bch_time_stat_value */
+	u32			unit_ns;	/* nanoseconds per unit */
 };
 
 static inline const struct bch_attr *to_bch_attr(const struct attribute *attr)
@@ -41,13 +43,17 @@ static inline const struct bch_attr *to_bch_attr(const struct attribute *attr)
 	((ptrdiff_t)offsetof(type, member) -				\
 	 (ptrdiff_t)offsetof(type, kobj_member))
 
-#define BCH_ATTR(_name, _mode, _show, _store, ...)			\
-	static struct bch_attr bch_attr_##_name = {			\
-		.attr	= { .name = #_name, .mode = _mode },		\
+/* bch_attr_<_var>, the file @_name (several directories share names) */
+#define BCH_NAMED_ATTR(_var, _name, _mode, _show, _store, ...)		\
+	static struct bch_attr bch_attr_##_var = {			\
+		.attr	= { .name = _name, .mode = _mode },		\
 		.show	= _show,					\
 		.store	= _store,					\
 		__VA_ARGS__						\
 	}
+
+#define BCH_ATTR(_name, _mode, _show, _store, ...)			\
+	BCH_NAMED_ATTR(_name, #_name, _mode, _show, _store, __VA_ARGS__)
 
 /* Generic show/store functions for a field of type unsigned int or bool */
 ssize_t bch_attr_show_uint(struct kobject *kobj, const struct bch_attr *a,
@@ -71,5 +77,44 @@ ssize_t bch_sysfs_show_choices(char *buf, const char * const *choices,
 ssize_t bch_sysfs_show_human(char *buf, s64 v);
 /* Up to 16 bytes of a uuid; returns how many characters it consumed */
 size_t bch_sysfs_parse_uuid(const char *buf, u8 uuid[16]);
+/* "16M", "512k\n", "4096": a size with an optional binary unit */
+int bch_sysfs_parse_human(const char *buf, u64 *v);
+
+/*
+ * The four files of a struct time_stats, as upstream names them
+ * (<name>_average_frequency_<unit>, ..._average_duration_<unit>,
+ * ..._max_duration_<unit>, ..._last_<unit>).
+ */
+enum bch_time_stat_value {
+	BCH_TIME_AVERAGE_FREQUENCY,
+	BCH_TIME_AVERAGE_DURATION,
+	BCH_TIME_MAX_DURATION,
+	BCH_TIME_LAST,			/* time since; -1 if never */
+};
+
+struct time_stats;
+/* @which of @ts in units of @unit_ns nanoseconds, at local_clock() @now */
+s64 bch_time_stat_value(const struct time_stats *ts, unsigned int which,
+			u32 unit_ns, u64 now);
+ssize_t bch_attr_show_time_stat(struct kobject *kobj, const struct bch_attr *a,
+				char *buf);
+
+/* A cache device's priority_stats: what it counted in its buckets. */
+struct bch_prio_census {
+	size_t		nbuckets;	/* of the device, all of them */
+	size_t		unused;		/* no sectors used */
+	size_t		clean;		/* GC_MARK_RECLAIMABLE */
+	size_t		dirty;		/* GC_MARK_DIRTY */
+	size_t		metadata;	/* GC_MARK_METADATA */
+	unsigned int	bucket_size;	/* sectors */
+};
+
+/*
+ * Formats priority_stats from @census and the priorities of the usable
+ * buckets, @prios[0..n) (sorted in place).
+ */
+ssize_t bch_sysfs_show_priority_stats(char *buf,
+				      const struct bch_prio_census *census,
+				      u16 *prios, size_t n);
 
 #endif /* _BCACHE_SYSFS_H */

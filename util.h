@@ -139,4 +139,13 @@ static inline void bch_ratelimit_reset(struct bch_ratelimit *d)
 
 u64 bch_next_delay(struct bch_ratelimit *d, u64 done);
 
+/*
+ * A cheap microsecond clock (local_clock() / 1024) for the congestion
+ * tracking of the request path; it wraps, so only differences count.
+ */
+static inline unsigned int bch_clock_us(void)
+{
+	return local_clock() >> 10;
+}
+
 #endif /* _BCACHE_UTIL_H */

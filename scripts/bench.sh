@@ -10,15 +10,23 @@ ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf")
 logf=$(mktemp)
 trap 'rm -f "$logf"' EXIT
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 1200 "jobs/$job" > /dev/null
-# Every measurement, then the best of the rounds and the ratios.
+# Every measurement, then the best of the rounds and the ratios. Metrics
+# ending in _ms or _kb are better when lower; ratios are then kernel/ours,
+# so above 1 always means ours is better.
 grep -ao 'BENCH .*' "$logf" | tr -d '\r' | tee "$BCACHE_CACHE/bench-$job.raw" | awk '
-	{ k = $2 " " $3; if ($4 > best[k]) best[k] = $4; rws[$3] = 1 }
+	function lower(m) { return m ~ /_(ms|kb)$/ }
+	{
+		k = $2 " " $3; m[$3] = 1
+		if (!(k in best) || (lower($3) ? $4 < best[k] : $4 > best[k]))
+			best[k] = $4
+	}
 	END {
-		printf "%-10s %12s %12s %12s %10s %10s\n", "workload", "raw IOPS",
-			"ours IOPS", "kernel IOPS", "ours/raw", "ours/kernel"
-		for (rw in rws) {
-			r = best["raw " rw]; o = best["ours " rw]; k = best["ref " rw]
-			printf "%-10s %12.0f %12.0f %12.0f %10.2f %10.2f\n", rw, r, o, k,
-				r ? o / r : 0, k ? o / k : 0
+		printf "%-16s %12s %12s %12s %10s %10s\n", "workload", "raw",
+			"ours", "kernel", "ours/raw", "ours/kernel"
+		for (w in m) {
+			r = best["raw " w]; o = best["ours " w]; k = best["ref " w]
+			vr = r && o ? (lower(w) ? r / o : o / r) : 0
+			vk = k && o ? (lower(w) ? k / o : o / k) : 0
+			printf "%-16s %12.0f %12.0f %12.0f %10.2f %10.2f\n", w, r, o, k, vr, vk
 		}
 	}'

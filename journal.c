@@ -1,0 +1,1344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The journal of a cache set: reading it back at registration, laying it
+ * out again in memory, replaying it into the btree, and writing it.
+ *
+ * Registration (super.c) calls, in order: bch_journal_read() to collect
+ * every jset that may still hold keys the btree has not persisted,
+ * bch_journal_mark() to rebuild the pin ring and mark the buckets those
+ * keys point into, bch_journal_next() to open the first new jset, and
+ * bch_journal_replay() to push the keys back into the btree.
+ *
+ * After that, every btree insert passes its keys through bch_journal()
+ * first. Keys gather in the open jset until a caller needs them on disk
+ * (a flush, FUA, or a metadata commit point), the delayed flush fires, or
+ * the jset is full; writing it is a closure (journal.io) that chains one
+ * write after the other. When the ring of journal buckets or the pin ring
+ * runs out, reclaim writes the btree nodes that pin the oldest jset so the
+ * buckets behind it can be reused.
+ *
+ * Only what parses cleanly from disk is believed: a jset that fails its
+ * checks ends the bucket it was in, and replay refuses a journal with holes.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/hash.h>
+#include <linux/list.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "bcache.h"
+#include "btree.h"
+#include "journal.h"
+
+#define JSET_MAX_SECTORS	(JSET_MAX_BYTES >> SECTOR_SHIFT)
+
+static inline u64 jset_seq(const struct jset *j)
+{
+	return le64_to_cpu(j->seq);
+}
+
+static inline u64 jset_last_seq(const struct jset *j)
+{
+	return le64_to_cpu(j->last_seq);
+}
+
+static inline bool journal_is_full(struct journal *j)
+{
+	return !j->blocks_free || bch_ring_room(&j->pin) <= 1;
+}
+
+static inline struct journal_replay *replay_newest(struct list_head *list)
+{
+	return list_last_entry(list, struct journal_replay, list);
+}
+
+/* ---------------------------------------------------------------------
+ * Parsing jsets
+ */
+
+/**
+ * bch_jset_check - decide whether the bytes at @j are a usable jset
+ * @j:		candidate, at least a sector of it readable
+ * @magic:	jset magic of this cache set
+ * @have:	bytes readable from @j on
+ * @room:	bytes left in the journal bucket from @j on
+ * @why:	set to a short reason whenever the result is not 0
+ *
+ * -ENODATA: not a jset (nothing was ever written here); -EFBIG: claims to
+ * be larger than the bucket or any jset we write; -EAGAIN: larger than
+ * @have, read more and ask again; -EBADMSG: checksum mismatch (a torn
+ * write); -EPROTO: a version we do not know; -EUCLEAN: inconsistent seqs.
+ */
+VISIBLE_IF_KUNIT int bch_jset_check(const struct jset *j, u64 magic,
+				    size_t have, size_t room, const char **why)
+{
+	size_t bytes;
+
+	if (le64_to_cpu(j->magic) != magic) {
+		*why = "bad magic";
+		return -ENODATA;
+	}
+
+	bytes = jset_bytes(j);
+	if (bytes > room || bytes > JSET_MAX_BYTES) {
+		*why = "too big";
+		return -EFBIG;
+	}
+	if (bytes > have) {
+		*why = "partially read";
+		return -EAGAIN;
+	}
+
+	if (le64_to_cpu(j->csum) != jset_csum(j)) {
+		*why = "bad csum";
+		return -EBADMSG;
+	}
+
+	/* Only checked now: a torn write could show any version. */
+	if (le32_to_cpu(j->version) > BCACHE_JSET_VERSION) {
+		*why = "unknown version";
+		return -EPROTO;
+	}
+	if (jset_last_seq(j) > jset_seq(j)) {
+		*why = "last_seq after seq";
+		return -EUCLEAN;
+	}
+
+	*why = NULL;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_jset_check);
+
+/* Drop the entries every jset from @j on says are no longer needed. */
+static void replay_list_expire(struct list_head *list, const struct jset *j)
+{
+	struct journal_replay *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, list, list) {
+		if (jset_seq(&r->j) >= jset_last_seq(j))
+			break;
+		list_del(&r->list);
+		kfree(r);
+	}
+}
+
+/*
+ * Where @j goes in @list, kept in increasing seq order: the entry to add it
+ * after, or NULL if it is a duplicate or already expired. Jsets mostly come
+ * in order, so the walk starts from the newest.
+ */
+static struct list_head *replay_list_slot(struct list_head *list,
+					  const struct jset *j)
+{
+	struct journal_replay *r;
+	u64 seq = jset_seq(j);
+
+	list_for_each_entry_reverse(r, list, list) {
+		if (seq == jset_seq(&r->j) || seq < jset_last_seq(&r->j))
+			return NULL;
+		if (seq > jset_seq(&r->j))
+			return &r->list;
+	}
+	return list;
+}
+
+/**
+ * bch_journal_list_add - keep a copy of a verified jset for replay
+ * @list:	jsets collected so far, oldest first
+ * @j:		the jset; bch_jset_check() accepted it
+ *
+ * Returns 1 if @j was added, 0 if it adds nothing (a duplicate, or older
+ * than what the newer jsets still need), -ENOMEM.
+ */
+VISIBLE_IF_KUNIT int bch_journal_list_add(struct list_head *list,
+					  const struct jset *j)
+{
+	struct list_head *after;
+	struct journal_replay *r;
+
+	replay_list_expire(list, j);
+
+	after = replay_list_slot(list, j);
+	if (!after)
+		return 0;
+
+	r = kmalloc(offsetof(struct journal_replay, j) + jset_bytes(j),
+		    GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+
+	r->pin = NULL;
+	r->j = *j;
+	memcpy(r->j.d, j->d, le32_to_cpu(j->keys) * sizeof(u64));
+	list_add(&r->list, after);
+	return 1;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_journal_list_add);
+
+/**
+ * bch_journal_find_gap - look for jsets missing from a replay list
+ * @list:	sorted, deduplicated list from bch_journal_read()
+ * @first:	set to the first missing seq
+ * @last:	set to the last missing seq of that run
+ *
+ * Replay needs every seq from the newest jset's last_seq up to the newest.
+ * Returns true (and the first hole) if one is missing.
+ */
+VISIBLE_IF_KUNIT bool bch_journal_find_gap(struct list_head *list,
+					   u64 *first, u64 *last)
+{
+	struct journal_replay *r;
+	u64 want;
+
+	if (list_empty(list))
+		return false;
+
+	want = jset_last_seq(&replay_newest(list)->j);
+	list_for_each_entry(r, list, list) {
+		u64 seq = jset_seq(&r->j);
+
+		if (seq > want) {
+			*first = want;
+			*last = seq - 1;
+			return true;
+		}
+		want = max(want, seq + 1);
+	}
+	return false;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_journal_find_gap);
+
+void bch_journal_entries_free(struct list_head *list)
+{
+	struct journal_replay *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, list, list) {
+		list_del(&r->list);
+		kfree(r);
+	}
+}
+
+/*
+ * The keys of a replayed jset, with a bound check: a key whose header
+ * claims more pointers than the jset has words left ends the walk.
+ */
+static struct bkey *jset_next_key(const struct jset *j, struct bkey *k)
+{
+	struct bkey *end = jset_bkey_last(j);
+
+	k = k ? bkey_next(k) : jset_start(j);
+	if (k >= end || bkey_next(k) > end)
+		return NULL;
+	return k;
+}
+
+/* ---------------------------------------------------------------------
+ * Reading the journal
+ */
+
+static void journal_read_endio(struct bio *bio)
+{
+	closure_put(bio->bi_private);
+}
+
+/* Synchronously read @sectors at @sector of @ca into @buf. */
+static int journal_read_sectors(struct cache *ca, sector_t sector,
+				unsigned int sectors, void *buf)
+{
+	struct bio *bio = &ca->journal.bio;
+	struct closure done;
+
+	closure_init_stack(&done);
+
+	bio_init(bio, ca->bdev, ca->journal.bv, ARRAY_SIZE(ca->journal.bv),
+		 REQ_OP_READ | REQ_META);
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_iter.bi_size = sectors << SECTOR_SHIFT;
+	bio->bi_end_io = journal_read_endio;
+	bio->bi_private = &done;
+	bch_bio_map(bio, buf);
+
+	closure_bio_submit(ca->set, bio, &done);
+	closure_sync(&done);
+
+	return blk_status_to_errno(bio->bi_status);
+}
+
+/* Where reading one journal bucket got to. */
+struct bucket_scan {
+	struct cache		*ca;
+	struct list_head	*list;
+	unsigned int		idx;	/* into sb.d[] */
+	unsigned int		pos;	/* sectors into the bucket */
+	bool			ended;
+	bool			added;
+};
+
+static void bucket_scan_report(struct bucket_scan *s, int err,
+			       const char *why)
+{
+	struct cache *ca = s->ca;
+
+	switch (err) {
+	case -ENODATA:
+		/* Unwritten space: the normal end of a bucket. */
+		pr_debug("%pg: journal bucket %u: %s at sector %u\n",
+			 ca->bdev, s->idx, why, s->pos);
+		break;
+	case -EBADMSG:
+		/* A torn last write; replay checks nothing is missing. */
+		pr_info("%pg: journal bucket %u (bucket %llu): %s at sector %u\n",
+			ca->bdev, s->idx, ca->sb.d[s->idx], why, s->pos);
+		break;
+	default:
+		pr_err("%pg: journal bucket %u (bucket %llu): %s at sector %u\n",
+		       ca->bdev, s->idx, ca->sb.d[s->idx], why, s->pos);
+	}
+}
+
+/* Take in one verified jset; the bucket's newest seq follows it. */
+static int bucket_scan_keep(struct bucket_scan *s, const struct jset *j)
+{
+	u64 *newest = &s->ca->journal.seq[s->idx];
+	int ret = bch_journal_list_add(s->list, j);
+
+	if (ret <= 0)
+		return ret;
+
+	s->added = true;
+	*newest = max(*newest, jset_seq(j));
+	return 0;
+}
+
+/*
+ * Walk the jsets in @buf, which holds @sectors read from s->pos on. Stops
+ * early, leaving s->pos at the jset, when one runs past what was read.
+ */
+static int bucket_scan_buffer(struct bucket_scan *s, void *buf,
+			      unsigned int sectors)
+{
+	struct cache *ca = s->ca;
+	unsigned int block = ca->sb.block_size;
+	u64 magic = jset_magic(&ca->sb);
+	unsigned int seen = 0;
+
+	while (seen < sectors && !s->ended) {
+		struct jset *j = buf + (seen << SECTOR_SHIFT);
+		size_t room = (size_t)(ca->sb.bucket_size - s->pos) << SECTOR_SHIFT;
+		unsigned int step;
+		const char *why;
+		int err;
+
+		err = bch_jset_check(j, magic,
+				     (size_t)(sectors - seen) << SECTOR_SHIFT,
+				     room, &why);
+		if (err == -EAGAIN)
+			return 0;
+		if (err) {
+			bucket_scan_report(s, err, why);
+			s->ended = true;
+			/* A jset from a newer bcache: do not guess. */
+			return err == -EPROTO ? -EPROTO : 0;
+		}
+
+		err = bucket_scan_keep(s, j);
+		if (err)
+			return err;
+
+		step = DIV_ROUND_UP(jset_bytes(j), block_bytes(ca)) * block;
+		seen += step;
+		s->pos += step;
+	}
+	return 0;
+}
+
+/*
+ * Read every jset of journal bucket @idx into @list. Returns 1 if any was
+ * added, 0 if none, or an error.
+ */
+static int journal_read_bucket(struct cache *ca, struct list_head *list,
+			       unsigned int idx)
+{
+	struct bucket_scan s = { .ca = ca, .list = list, .idx = idx };
+	void *buf = ca->set->journal.w[0].data;
+	sector_t start = bucket_to_sector(ca->set, ca->sb.d[idx]);
+	int ret;
+
+	pr_debug("reading journal bucket %u\n", idx);
+
+	while (!s.ended && s.pos < ca->sb.bucket_size) {
+		unsigned int from = s.pos;
+		unsigned int len = min_t(unsigned int,
+					 ca->sb.bucket_size - s.pos,
+					 JSET_MAX_SECTORS);
+
+		ret = journal_read_sectors(ca, start + s.pos, len, buf);
+		if (ret) {
+			pr_err("%pg: journal bucket %u (bucket %llu): read error %i\n",
+			       ca->bdev, idx, ca->sb.d[idx], ret);
+			return ret;
+		}
+
+		ret = bucket_scan_buffer(&s, buf, len);
+		if (ret)
+			return ret;
+
+		/* A jset that never fits what we read cannot be one of ours. */
+		if (s.pos == from && !s.ended) {
+			pr_err("%pg: journal bucket %u: jset at sector %u unreadable\n",
+			       ca->bdev, idx, s.pos);
+			s.ended = true;
+		}
+	}
+	return s.added;
+}
+
+/* Read a bucket for the search, at most once, remembering it did. */
+static int journal_search_read(struct journal_search *s, unsigned int idx)
+{
+	__set_bit(idx, s->done);
+	return s->read(s, idx);
+}
+
+/* Phase one: probes spread over the ring, bucket 0 first, then the rest. */
+static int journal_search_first_hit(struct journal_search *s,
+				    unsigned int *hit)
+{
+	unsigned int i, idx;
+	int ret;
+
+	/*
+	 * Bucket 0 must come first: if the ring wrapped, the jsets in it
+	 * are newer than those in any bucket after the first hole.
+	 */
+	for (i = 0; i < s->nr; i++) {
+		idx = (u32)(i * GOLDEN_RATIO_32) % s->nr;
+		if (test_bit(idx, s->done))
+			break;
+		ret = journal_search_read(s, idx);
+		if (ret) {
+			*hit = idx;
+			return ret;
+		}
+	}
+
+	for_each_clear_bit(idx, s->done, s->nr) {
+		ret = journal_search_read(s, idx);
+		if (ret) {
+			*hit = idx;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Phase two: jsets get newer from @lo up to the newest bucket, then older
+ * (or none). Bisect between @lo and the next bucket already read, which
+ * did not hold anything newer, by whether a bucket raised the newest seq.
+ */
+static int journal_search_bisect(struct journal_search *s, unsigned int lo,
+				 unsigned int *newest)
+{
+	unsigned int hi = find_next_bit(s->done, s->nr, lo + 1);
+
+	while (hi - lo > 1) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		u64 before = s->newest(s);
+		int ret = journal_search_read(s, mid);
+
+		if (ret < 0)
+			return ret;
+		if (s->newest(s) != before)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*newest = lo;
+	return 0;
+}
+
+/*
+ * Phase three: from the newest bucket backwards, read what is still unread
+ * until a bucket adds nothing; the jsets replay needs are all behind it.
+ */
+static int journal_search_backwards(struct journal_search *s,
+				    unsigned int newest)
+{
+	unsigned int idx = newest;
+	int ret;
+
+	for (;;) {
+		idx = idx ? idx - 1 : s->nr - 1;
+		if (idx == newest)
+			return 0;
+		if (test_bit(idx, s->done))
+			continue;
+		ret = journal_search_read(s, idx);
+		if (ret <= 0)
+			return ret;
+	}
+}
+
+/**
+ * bch_journal_search - read the journal buckets replay needs
+ * @s: the ring and how to read it
+ *
+ * Returns 0 (also for a journal with no jsets at all) or the first error
+ * of @s->read.
+ */
+VISIBLE_IF_KUNIT int bch_journal_search(struct journal_search *s)
+{
+	unsigned int hit, newest;
+	int ret;
+
+	bitmap_zero(s->done, s->nr);
+
+	ret = journal_search_first_hit(s, &hit);
+	if (ret <= 0)
+		return ret;
+
+	ret = journal_search_bisect(s, hit, &newest);
+	if (ret)
+		return ret;
+
+	return journal_search_backwards(s, newest);
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_journal_search);
+
+/* bch_journal_read()'s side of the search: real buckets, a real list. */
+struct journal_read_ctx {
+	struct journal_search	search;
+	struct cache		*ca;
+	struct list_head	*list;
+};
+
+static int journal_ctx_read(struct journal_search *s, unsigned int idx)
+{
+	struct journal_read_ctx *ctx =
+		container_of(s, struct journal_read_ctx, search);
+
+	return journal_read_bucket(ctx->ca, ctx->list, idx);
+}
+
+static u64 journal_ctx_newest(struct journal_search *s)
+{
+	struct journal_read_ctx *ctx =
+		container_of(s, struct journal_read_ctx, search);
+
+	if (list_empty(ctx->list))
+		return 0;
+	return jset_seq(&replay_newest(ctx->list)->j);
+}
+
+/*
+ * Point the ring indexes at what was found: the newest bucket is the
+ * current one, so the first new jset goes into the bucket after it.
+ */
+static void journal_set_ring_position(struct cache *ca)
+{
+	struct journal_device *ja = &ca->journal;
+	unsigned int nr = ca->sb.keys, i;
+	u64 best = 0;
+
+	for (i = 0; i < nr; i++) {
+		if (ja->seq[i] <= best)
+			continue;
+		best = ja->seq[i];
+		ja->cur_idx = i;
+		ja->last_idx = (i + 1) % nr;
+		ja->discard_idx = ja->last_idx;
+	}
+}
+
+int bch_journal_read(struct cache_set *c, struct list_head *list)
+{
+	struct cache *ca = c->cache;
+	DECLARE_BITMAP(done, SB_JOURNAL_BUCKETS);
+	struct journal_read_ctx ctx = {
+		.search = {
+			.nr	= ca->sb.keys,
+			.done	= done,
+			.read	= journal_ctx_read,
+			.newest	= journal_ctx_newest,
+		},
+		.ca	= ca,
+		.list	= list,
+	};
+	int ret;
+
+	if (ca->sb.keys > SB_JOURNAL_BUCKETS) {
+		pr_err("%pg: %u journal buckets, at most %u supported\n",
+		       ca->bdev, ca->sb.keys, SB_JOURNAL_BUCKETS);
+		return -EINVAL;
+	}
+	if (!ca->sb.keys)
+		return 0;
+
+	memset(ca->journal.seq, 0, sizeof(ca->journal.seq));
+	pr_debug("%u journal buckets\n", ca->sb.keys);
+
+	ret = bch_journal_search(&ctx.search);
+	if (ret) {
+		bch_journal_entries_free(list);
+		return ret;
+	}
+
+	journal_set_ring_position(ca);
+	if (!list_empty(list))
+		c->journal.seq = jset_seq(&replay_newest(list)->j);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Marking and replay
+ */
+
+/* A pin for the seq just before the oldest one in the ring, or NULL. */
+static atomic_t *journal_pin_prepend(struct journal *j, int refs)
+{
+	atomic_t p = ATOMIC_INIT(0);
+
+	/* Leave a slot for bch_journal_next(). */
+	if (bch_ring_room(&j->pin) <= 1 || !bch_ring_push_front(&j->pin, p))
+		return NULL;
+	atomic_set(&bch_ring_front(&j->pin), refs);
+	return &bch_ring_front(&j->pin);
+}
+
+/* Every valid pointer of @k counts as in use until replay inserted it. */
+static void journal_mark_key(struct cache_set *c, struct bkey *k)
+{
+	unsigned int p;
+
+	if (__bch_extent_invalid(&c->checker, k))
+		return;
+
+	for (p = 0; p < KEY_PTRS(k); p++)
+		if (ptr_available(c, k, p))
+			atomic_inc(&PTR_BUCKET(c, k, p)->pin);
+
+	bch_initial_mark_key(c, 0, k);
+}
+
+void bch_journal_mark(struct cache_set *c, struct list_head *list)
+{
+	struct journal *j = &c->journal;
+	struct journal_replay *r;
+	u64 next = j->seq;	/* seq whose pin goes in front next */
+	struct bkey *k;
+
+	/*
+	 * Newest first, so that if the ring ever filled up it is the
+	 * oldest entries that go without a pin, not the newest.
+	 */
+	list_for_each_entry_reverse(r, list, list) {
+		u64 seq = jset_seq(&r->j);
+
+		r->pin = NULL;
+		if (seq <= next) {
+			/* Holes get an empty pin to keep the seq arithmetic. */
+			for (; next > seq; next--)
+				journal_pin_prepend(j, 0);
+			r->pin = journal_pin_prepend(j, 1);
+			next = seq - 1;
+		} else {
+			pr_err("journal entry %llu out of order\n", seq);
+		}
+
+		for (k = jset_next_key(&r->j, NULL); k;
+		     k = jset_next_key(&r->j, k))
+			journal_mark_key(c, k);
+	}
+}
+
+/* Insert the keys of one jset, then let its pin go. */
+static int journal_replay_one(struct cache_set *c, struct journal_replay *r,
+			      unsigned int *nkeys)
+{
+	struct keylist single;
+	struct bkey *k;
+	int ret;
+
+	for (k = jset_next_key(&r->j, NULL); k; k = jset_next_key(&r->j, k)) {
+		bch_keylist_init_single(&single, k);
+
+		ret = bch_btree_insert(c, &single, r->pin, NULL);
+		if (ret)
+			return ret;
+
+		(*nkeys)++;
+		cond_resched();
+	}
+
+	if (r->pin)
+		atomic_dec(r->pin);
+	return 0;
+}
+
+int bch_journal_replay(struct cache_set *c, struct list_head *list)
+{
+	unsigned int nkeys = 0, nentries = 0;
+	struct journal_replay *r;
+	u64 first, last, from, to;
+	int ret = 0;
+
+	if (list_empty(list))
+		return 0;
+
+	first = jset_last_seq(&replay_newest(list)->j);
+	last = jset_seq(&replay_newest(list)->j);
+
+	if (bch_journal_find_gap(list, &from, &to)) {
+		pr_err("journal entries %llu-%llu missing! (replaying %llu-%llu)\n",
+		       from, to, first, last);
+		ret = -EIO;
+		goto out;
+	}
+
+	list_for_each_entry(r, list, list) {
+		ret = journal_replay_one(c, r, &nkeys);
+		if (ret) {
+			pr_err("journal replay of entry %llu failed: %i\n",
+			       jset_seq(&r->j), ret);
+			goto out;
+		}
+		nentries++;
+	}
+
+	pr_info("journal replay done, %i keys in %i entries, seq %llu\n",
+		nkeys, nentries, last);
+out:
+	bch_journal_entries_free(list);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------
+ * Making room: btree flushes, bucket reclaim, discards
+ */
+
+void bch_journal_space_reserve(struct journal *j)
+{
+	j->do_reserve = true;
+}
+
+/* Only one btree flush at a time; the others just return. */
+static bool journal_flush_claim(struct journal *j)
+{
+	bool ours;
+
+	if (READ_ONCE(j->btree_flushing))
+		return false;
+
+	spin_lock(&j->flush_write_lock);
+	ours = !j->btree_flushing;
+	j->btree_flushing = true;
+	spin_unlock(&j->flush_write_lock);
+	return ours;
+}
+
+static void journal_flush_release(struct journal *j)
+{
+	spin_lock(&j->flush_write_lock);
+	j->btree_flushing = false;
+	spin_unlock(&j->flush_write_lock);
+}
+
+/* Mark @b for flushing if it is dirty with keys pinning @oldest. */
+static bool journal_flush_select(struct btree *b, atomic_t *oldest)
+{
+	bool selected;
+
+	if (btree_node_journal_flush(b)) {
+		pr_err("btree node %p already selected for journal flush\n", b);
+		return false;
+	}
+
+	mutex_lock(&b->write_lock);
+	selected = btree_node_dirty(b) &&
+		   btree_current_write(b)->journal == oldest;
+	if (selected)
+		set_btree_node_journal_flush(b);
+	mutex_unlock(&b->write_lock);
+	return selected;
+}
+
+/*
+ * Collect up to BTREE_FLUSH_NR cached nodes holding @oldest, least
+ * recently used first. Reclaim may free @oldest meanwhile (the front of
+ * the ring moves): then the nodes picked so far are clean and nothing more
+ * is needed. bucket_lock keeps the cache list still but is held briefly.
+ */
+static unsigned int journal_flush_pick(struct cache_set *c, atomic_t *oldest,
+				       struct btree **picked)
+{
+	struct journal *j = &c->journal;
+	unsigned int n = 0;
+	struct btree *b;
+
+	mutex_lock(&c->bucket_lock);
+	list_for_each_entry_reverse(b, &c->btree_cache, list) {
+		if (&bch_ring_front(&j->pin) != oldest ||
+		    n >= atomic_read(oldest))
+			break;
+		if (journal_flush_select(b, oldest))
+			picked[n++] = b;
+		if (n == BTREE_FLUSH_NR)
+			break;
+	}
+	mutex_unlock(&c->bucket_lock);
+	return n;
+}
+
+/* Write a picked node, unless someone else wrote it meanwhile. */
+static void journal_flush_node(struct btree *b)
+{
+	mutex_lock(&b->write_lock);
+	if (btree_node_dirty(b) && btree_current_write(b)->journal)
+		__bch_btree_node_write(b, NULL);
+	clear_bit(BTREE_NODE_journal_flush, &b->flags);
+	mutex_unlock(&b->write_lock);
+}
+
+/*
+ * Write out the btree nodes that pin the oldest jset, so reclaim can drop
+ * it and free the journal bucket it is in.
+ */
+static void btree_flush_write(struct cache_set *c)
+{
+	struct btree *picked[BTREE_FLUSH_NR];
+	struct journal *j = &c->journal;
+	unsigned int n, i;
+	atomic_t *oldest;
+	int refs;
+
+	if (!journal_flush_claim(j))
+		return;
+
+	spin_lock(&j->lock);
+	oldest = &bch_ring_front(&j->pin);
+	refs = atomic_read(oldest);
+	spin_unlock(&j->lock);
+
+	if (refs > 0) {
+		atomic_long_inc(&c->flush_write);
+		n = journal_flush_pick(c, oldest, picked);
+		for (i = 0; i < n; i++)
+			journal_flush_node(picked[i]);
+	}
+
+	journal_flush_release(j);
+}
+
+static void journal_discard_endio(struct bio *bio)
+{
+	struct journal_device *ja =
+		container_of(bio, struct journal_device, discard_bio);
+	struct cache *ca = container_of(ja, struct cache, journal);
+	struct cache_set *c = ca->set;
+
+	atomic_set(&ja->discard_in_flight, DISCARD_DONE);
+	closure_wake_up(&c->journal.wait);
+	closure_put(&c->cl);
+}
+
+/* Discards are issued from a worker: reclaim runs under journal.lock. */
+static void journal_discard_work(struct work_struct *work)
+{
+	struct journal_device *ja =
+		container_of(work, struct journal_device, discard_work);
+
+	submit_bio(&ja->discard_bio);
+}
+
+/*
+ * Buckets between discard_idx and last_idx are no longer needed: discard
+ * them one at a time, when the device wants discards. A bucket counts as
+ * free only once its discard is done.
+ */
+static void journal_discard_advance(struct cache *ca)
+{
+	struct journal_device *ja = &ca->journal;
+	struct bio *bio = &ja->discard_bio;
+
+	if (!ca->discard) {
+		ja->discard_idx = ja->last_idx;
+		return;
+	}
+
+	if (atomic_read(&ja->discard_in_flight) == DISCARD_IN_FLIGHT)
+		return;
+
+	if (atomic_read(&ja->discard_in_flight) == DISCARD_DONE) {
+		ja->discard_idx = (ja->discard_idx + 1) % ca->sb.keys;
+		atomic_set(&ja->discard_in_flight, DISCARD_READY);
+	}
+
+	if (ja->discard_idx == ja->last_idx)
+		return;
+
+	atomic_set(&ja->discard_in_flight, DISCARD_IN_FLIGHT);
+	bio_init(bio, ca->bdev, &ja->discard_bv, 1, REQ_OP_DISCARD);
+	bio->bi_iter.bi_sector = bucket_to_sector(ca->set,
+						  ca->sb.d[ja->discard_idx]);
+	bio->bi_iter.bi_size = bucket_bytes(ca);
+	bio->bi_end_io = journal_discard_endio;
+
+	/* The set must outlive the discard. */
+	closure_get(&ca->set->cl);
+	queue_work(bch_journal_wq, &ja->discard_work);
+}
+
+/*
+ * Buckets the journal may still move into: from the current one up to the
+ * oldest not yet free, less one (and one more once the reserve for btree
+ * flushes is on).
+ */
+static unsigned int journal_free_buckets(struct cache_set *c)
+{
+	struct journal_device *ja = &c->cache->journal;
+	unsigned int nr = c->cache->sb.keys;
+	unsigned int keep = 1 + c->journal.do_reserve;
+	unsigned int ahead;
+
+	if (ja->cur_idx < ja->discard_idx)
+		ahead = ja->discard_idx - ja->cur_idx;
+	else
+		ahead = nr - (ja->cur_idx - ja->discard_idx);
+
+	return ahead > keep ? ahead - keep : 0;
+}
+
+/* Move the journal into the next bucket of the ring. */
+static void journal_open_next_bucket(struct cache_set *c)
+{
+	struct cache *ca = c->cache;
+	struct journal_device *ja = &ca->journal;
+	struct bkey *k = &c->journal.key;
+
+	ja->cur_idx = (ja->cur_idx + 1) % ca->sb.keys;
+
+	bkey_init(k);
+	SET_KEY_PTRS(k, 1);
+	k->ptr[0] = MAKE_PTR(0, bucket_to_sector(c, ca->sb.d[ja->cur_idx]),
+			     ca->sb.nr_this_dev);
+
+	c->journal.blocks_free = ca->sb.bucket_size >> c->block_bits;
+	atomic_long_inc(&c->reclaimed_journal_buckets);
+}
+
+/*
+ * Under journal.lock: forget jsets nothing pins any more, free the buckets
+ * that only held those, and, if the current bucket is used up, move on.
+ */
+static void journal_reclaim(struct cache_set *c)
+{
+	struct journal *j = &c->journal;
+	struct cache *ca = c->cache;
+	struct journal_device *ja = &ca->journal;
+	unsigned int nr = ca->sb.keys;
+	atomic_t gone __maybe_unused;
+	u64 oldest;
+
+	atomic_long_inc(&c->reclaim);
+
+	while (!bch_ring_empty(&j->pin) &&
+	       !atomic_read(&bch_ring_front(&j->pin)))
+		bch_ring_pop_front(&j->pin, gone);
+
+	if (!nr)
+		goto wake;
+
+	oldest = journal_last_seq(j);
+	while (ja->last_idx != ja->cur_idx && ja->seq[ja->last_idx] < oldest)
+		ja->last_idx = (ja->last_idx + 1) % nr;
+
+	journal_discard_advance(ca);
+
+	if (!j->blocks_free && journal_free_buckets(c))
+		journal_open_next_bucket(c);
+wake:
+	if (!journal_is_full(j))
+		__closure_wake_up(&j->wait);
+}
+
+void bch_journal_next(struct journal *j)
+{
+	atomic_t one = ATOMIC_INIT(1);
+
+	j->cur = j->cur == &j->w[0] ? &j->w[1] : &j->w[0];
+
+	/*
+	 * The new pin and the new seq go together: journal_last_seq() is
+	 * computed from both.
+	 */
+	if (WARN_ON_ONCE(!bch_ring_push_back(&j->pin, one)))
+		return;
+	atomic_set(&bch_ring_back(&j->pin), 1);
+	j->seq++;
+
+	j->cur->data->seq = cpu_to_le64(j->seq);
+	j->cur->data->keys = 0;
+	j->cur->dirty = false;
+	j->cur->need_write = false;
+
+	if (bch_ring_full(&j->pin))
+		pr_debug("journal pin ring full (%zu)\n",
+			 (size_t)bch_ring_used(&j->pin));
+}
+
+/* ---------------------------------------------------------------------
+ * Writing
+ */
+
+static void journal_write_endio(struct bio *bio)
+{
+	struct journal_write *w = bio->bi_private;
+
+	cache_set_err_on(bio->bi_status, w->c, "journal io error");
+	closure_put(&w->c->journal.io);
+}
+
+static CLOSURE_CALLBACK(journal_write_start);
+
+/* The write of the previous jset is on disk: wake who waited for it. */
+static CLOSURE_CALLBACK(journal_write_done)
+{
+	closure_type(j, struct journal, io);
+	struct journal_write *written = j->cur == &j->w[0] ? &j->w[1]
+							   : &j->w[0];
+
+	__closure_wake_up(&written->wait);
+	/* The other buffer may have filled meanwhile. */
+	continue_at_nobarrier(cl, journal_write_start, bch_journal_wq);
+}
+
+/*
+ * Destructor of journal.io when there is nothing (left) to write. Runs
+ * with journal.lock held, so io_in_flight drops under the same lock that
+ * journal_try_write() tests it under.
+ */
+static CLOSURE_CALLBACK(journal_write_idle)
+	__releases(&c->journal.lock)
+{
+	closure_type(c, struct cache_set, journal.io);
+
+	c->journal.io_in_flight = 0;
+	spin_unlock(&c->journal.lock);
+}
+
+/* Fill in what the header of the jset records about the cache set. */
+static void journal_seal(struct cache_set *c, struct jset *d)
+{
+	struct cache *ca = c->cache;
+
+	d->btree_level = cpu_to_le16(c->root->level);
+	bkey_copy(&d->btree_root, &c->root->key);
+	bkey_copy(&d->uuid_bucket, &c->uuid_bucket);
+	if (ca->sb.nr_this_dev < MAX_CACHES_PER_SET)
+		d->prio_bucket[ca->sb.nr_this_dev] =
+			cpu_to_le64(ca->prio_buckets[0]);
+
+	d->magic = cpu_to_le64(jset_magic(&ca->sb));
+	d->version = cpu_to_le32(BCACHE_JSET_VERSION);
+	d->last_seq = cpu_to_le64(journal_last_seq(&c->journal));
+	d->csum = cpu_to_le64(jset_csum(d));
+}
+
+/*
+ * Under journal.lock: build the bios writing the current jset to each
+ * pointer of the journal key, and advance the key past it.
+ */
+static void journal_build_bios(struct cache_set *c, struct journal_write *w,
+			       struct bio_list *bios)
+{
+	struct bkey *k = &c->journal.key;
+	struct cache *ca = c->cache;
+	unsigned int blocks = DIV_ROUND_UP(jset_bytes(w->data), block_bytes(ca));
+	unsigned int sectors = blocks * ca->sb.block_size;
+	unsigned int p;
+
+	c->journal.blocks_free -= blocks;
+	journal_seal(c, w->data);
+
+	for (p = 0; p < KEY_PTRS(k); p++) {
+		struct bio *bio = &ca->journal.bio;
+
+		bio_init(bio, ca->bdev, ca->journal.bv,
+			 ARRAY_SIZE(ca->journal.bv),
+			 REQ_OP_WRITE | REQ_SYNC | REQ_META |
+			 REQ_PREFLUSH | REQ_FUA);
+		bio->bi_iter.bi_sector = PTR_OFFSET(k, p);
+		bio->bi_iter.bi_size = sectors << SECTOR_SHIFT;
+		bio->bi_end_io = journal_write_endio;
+		bio->bi_private = w;
+		bch_bio_map(bio, w->data);
+		bio_list_add(bios, bio);
+
+		SET_PTR_OFFSET(k, p, PTR_OFFSET(k, p) + sectors);
+		ca->journal.seq[ca->journal.cur_idx] = jset_seq(w->data);
+		atomic_long_add(sectors, &ca->meta_sectors_written);
+	}
+}
+
+/*
+ * The body of journal.io, entered with journal.lock held: write the
+ * current jset if asked to, making room first if the journal is full.
+ */
+static CLOSURE_CALLBACK(journal_write_locked)
+	__releases(&c->journal.lock)
+{
+	closure_type(c, struct cache_set, journal.io);
+	struct journal *j = &c->journal;
+	struct journal_write *w = j->cur;
+	struct bio_list bios;
+	struct bio *bio;
+
+	if (!w->need_write) {
+		/* journal_write_idle() drops the lock. */
+		__release(&c->journal.lock);
+		closure_return_with_destructor(cl, journal_write_idle);
+		return;
+	}
+
+	if (journal_is_full(j)) {
+		journal_reclaim(c);
+		spin_unlock(&j->lock);
+
+		btree_flush_write(c);
+		continue_at(cl, journal_write_start, bch_journal_wq);
+		return;
+	}
+
+	bio_list_init(&bios);
+	journal_build_bios(c, w, &bios);
+	WARN_ON_ONCE(bio_list_empty(&bios));
+
+	/* The jset's own reference: it is sealed now. */
+	atomic_dec(&bch_ring_back(&j->pin));
+	bch_journal_next(j);
+	journal_reclaim(c);
+
+	spin_unlock(&j->lock);
+
+	while ((bio = bio_list_pop(&bios)))
+		closure_bio_submit(c, bio, cl);
+
+	continue_at(cl, journal_write_done, NULL);
+}
+
+static CLOSURE_CALLBACK(journal_write_start)
+{
+	closure_type(c, struct cache_set, journal.io);
+
+	spin_lock(&c->journal.lock);
+	journal_write_locked(&cl->work);
+}
+
+/* Ask for the current jset to be written; drops journal.lock. */
+static void journal_try_write(struct cache_set *c)
+	__releases(&c->journal.lock)
+{
+	struct journal *j = &c->journal;
+
+	j->cur->need_write = true;
+
+	if (j->io_in_flight) {
+		/* The running write loops back and sees need_write. */
+		spin_unlock(&j->lock);
+		return;
+	}
+
+	j->io_in_flight = 1;
+	/* journal_write_locked() drops the lock. */
+	__release(&c->journal.lock);
+	closure_call(&j->io, journal_write_locked, NULL, &c->cl);
+}
+
+/* Would @nkeys more u64s of keys fit in @w, in this bucket and buffer? */
+static bool journal_has_room(struct cache_set *c, struct journal_write *w,
+			     size_t nkeys)
+{
+	struct cache *ca = c->cache;
+	size_t bytes = jset_bytes_for(le32_to_cpu(w->data->keys) + nkeys);
+	size_t sectors = DIV_ROUND_UP(bytes, block_bytes(ca)) *
+			 ca->sb.block_size;
+
+	return sectors <= min_t(size_t,
+				(size_t)c->journal.blocks_free * ca->sb.block_size,
+				JSET_MAX_SECTORS);
+}
+
+/* Could @nkeys u64s of keys fit in any jset at all? */
+static bool journal_keys_ever_fit(struct cache_set *c, size_t nkeys)
+{
+	size_t bytes = jset_bytes_for(nkeys);
+
+	return bytes <= JSET_MAX_BYTES && bytes <= bucket_bytes(c->cache);
+}
+
+/*
+ * Return the open jset once @nkeys fit in it, with journal.lock held.
+ * Until then: write out the open jset if it has keys, skip the tail of a
+ * bucket too short for them, or, with the journal full, flush btree nodes
+ * and wait for reclaim.
+ */
+static struct journal_write *journal_wait_for_room(struct cache_set *c,
+						   size_t nkeys)
+	__acquires(&c->journal.lock)
+{
+	struct journal *j = &c->journal;
+	struct closure waiter;
+	bool queued = false;
+
+	closure_init_stack(&waiter);
+	spin_lock(&j->lock);
+
+	for (;;) {
+		struct journal_write *w = j->cur;
+
+		if (journal_has_room(c, w, nkeys))
+			return w;
+
+		if (!journal_is_full(j) && !w->data->keys) {
+			/* Nothing to write: only the bucket's tail is short. */
+			j->blocks_free = 0;
+			journal_reclaim(c);
+			continue;
+		}
+
+		if (queued)
+			closure_wait(&j->wait, &waiter);
+
+		if (!journal_is_full(j)) {
+			journal_try_write(c);
+		} else {
+			journal_reclaim(c);
+			spin_unlock(&j->lock);
+			btree_flush_write(c);
+		}
+
+		closure_sync(&waiter);
+		spin_lock(&j->lock);
+		queued = true;
+	}
+}
+
+/* The journal_delay_ms flush of an open jset nobody waits on. */
+static void journal_delayed_flush(struct work_struct *work)
+{
+	struct cache_set *c = container_of(to_delayed_work(work),
+					   struct cache_set, journal.work);
+
+	spin_lock(&c->journal.lock);
+	if (c->journal.cur->dirty)
+		journal_try_write(c);
+	else
+		spin_unlock(&c->journal.lock);
+}
+
+atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
+		      struct closure *parent)
+{
+	struct journal *j = &c->journal;
+	size_t nkeys = bch_keylist_nkeys(keys);
+	struct journal_write *w;
+	atomic_t *pin;
+
+	if (unlikely(test_bit(CACHE_SET_IO_DISABLE, &c->flags)))
+		return NULL;
+	if (!CACHE_SYNC(&c->cache->sb))
+		return NULL;
+	if (WARN_ONCE(!journal_keys_ever_fit(c, nkeys),
+		      "bcache: %zu u64s of keys never fit a jset\n", nkeys))
+		return NULL;
+
+	w = journal_wait_for_room(c, nkeys);
+
+	memcpy(jset_bkey_last(w->data), keys->keys, bch_keylist_bytes(keys));
+	le32_add_cpu(&w->data->keys, nkeys);
+
+	pin = &bch_ring_back(&j->pin);
+	atomic_inc(pin);
+
+	if (parent) {
+		closure_wait(&w->wait, parent);
+		journal_try_write(c);
+		return pin;
+	}
+
+	if (!w->dirty) {
+		w->dirty = true;
+		queue_delayed_work(bch_flush_wq, &j->work,
+				   msecs_to_jiffies(c->journal_delay_ms));
+	}
+	spin_unlock(&j->lock);
+	return pin;
+}
+
+void bch_journal_meta(struct cache_set *c, struct closure *cl)
+{
+	struct keylist none;
+	atomic_t *pin;
+
+	bch_keylist_init(&none);
+
+	pin = bch_journal(c, &none, cl);
+	if (pin)
+		atomic_dec(pin);
+}
+
+/* ---------------------------------------------------------------------
+ * Setup and teardown
+ */
+
+static void journal_device_init(struct cache *ca)
+{
+	struct journal_device *ja = &ca->journal;
+
+	bio_init(&ja->bio, NULL, ja->bv, ARRAY_SIZE(ja->bv), 0);
+	atomic_set(&ja->discard_in_flight, DISCARD_READY);
+	INIT_WORK(&ja->discard_work, journal_discard_work);
+}
+
+void bch_journal_free(struct cache_set *c)
+{
+	struct journal *j = &c->journal;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(j->w); i++) {
+		free_pages((unsigned long)j->w[i].data, JSET_BITS);
+		j->w[i].data = NULL;
+	}
+	bch_ring_free(&j->pin);
+}
+
+int bch_journal_alloc(struct cache_set *c)
+{
+	struct journal *j = &c->journal;
+	unsigned int i;
+
+	spin_lock_init(&j->lock);
+	spin_lock_init(&j->flush_write_lock);
+	INIT_DELAYED_WORK(&j->work, journal_delayed_flush);
+
+	c->journal_delay_ms = 100;
+
+	if (bch_ring_alloc(&j->pin, JOURNAL_PIN, GFP_KERNEL))
+		return -ENOMEM;
+
+	for (i = 0; i < ARRAY_SIZE(j->w); i++) {
+		j->w[i].c = c;
+		/* Zeroed: unused header fields go to disk as zeroes. */
+		j->w[i].data = (void *)__get_free_pages(GFP_KERNEL | __GFP_COMP |
+							__GFP_ZERO, JSET_BITS);
+		if (!j->w[i].data)
+			return -ENOMEM;
+	}
+
+	if (c->cache)
+		journal_device_init(c->cache);
+	return 0;
+}

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the allocator's pure logic (alloc.c): generation math and
+ * the gc pressure it records, which buckets may be invalidated, which free
+ * lists each reserve draws from, how the lru policy ranks candidates (with
+ * ties broken the same way every time), and sealing and checking a
+ * prio_set. Nothing here does I/O or starts the allocator thread: a cache
+ * and its set are faked with just the fields these functions read.
+ */
+
+#include <kunit/test.h>
+#include <linux/sort.h>
+
+#include "../bcache.h"
+
+/* A cache with @nbuckets zeroed buckets and a heap of @heap_size. */
+static struct cache *fake_cache(struct kunit *test, size_t nbuckets,
+				int heap_size)
+{
+	struct cache_set *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct cache *ca = kunit_kzalloc(test, sizeof(*ca), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, ca);
+
+	ca->set = c;
+	c->cache = ca;
+	c->gc_mark_valid = 1;
+	c->min_prio = 0;
+	init_waitqueue_head(&c->gc_wait);
+
+	ca->sb.nbuckets = nbuckets;
+	ca->sb.first_bucket = 1;
+	ca->sb.bucket_size = 1024;
+	ca->sb.block_size = 8;
+	ca->buckets = kunit_kcalloc(test, nbuckets, sizeof(*ca->buckets),
+				    GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ca->buckets);
+
+	if (heap_size) {
+		ca->heap.data = kunit_kcalloc(test, heap_size,
+					      sizeof(*ca->heap.data),
+					      GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, ca->heap.data);
+		ca->heap.size = heap_size;
+	}
+	return ca;
+}
+
+/* ---- gen_after() ---- */
+
+struct gen_case {
+	const char	*desc;
+	u8		a, b;
+	u8		after;
+};
+
+static const struct gen_case gen_cases[] = {
+	{ "equal", 7, 7, 0 },
+	{ "one ahead", 8, 7, 1 },
+	{ "behind counts as not after", 7, 8, 0 },
+	{ "ahead across the wrap", 2, 250, 8 },
+	{ "behind across the wrap", 250, 2, 0 },
+	{ "exactly half way is after", 128, 0, 128 },
+	{ "past half way is behind", 129, 0, 0 },
+	{ "zero after 255", 0, 255, 1 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(gen, gen_cases, desc);
+
+static void alloc_test_gen_after(struct kunit *test)
+{
+	const struct gen_case *p = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, gen_after(p->a, p->b), p->after);
+}
+
+/* ---- bch_inc_gen() ---- */
+
+static void alloc_test_inc_gen_wraps(struct kunit *test)
+{
+	struct cache *ca = fake_cache(test, 4, 0);
+	struct bucket *b = ca->buckets + 1;
+	unsigned int i;
+
+	b->gen = 250;
+	b->last_gc = 250;
+	for (i = 0; i < 10; i++)
+		bch_inc_gen(ca, b);
+
+	KUNIT_EXPECT_EQ(test, b->gen, 4);
+	KUNIT_EXPECT_EQ(test, bucket_gc_gen(b), 10);
+	KUNIT_EXPECT_EQ(test, ca->set->need_gc, 10);
+}
+
+static void alloc_test_inc_gen_keeps_max(struct kunit *test)
+{
+	struct cache *ca = fake_cache(test, 4, 0);
+	struct bucket *b = ca->buckets + 2;
+
+	ca->set->need_gc = 50;
+	b->gen = 3;
+	b->last_gc = 3;
+	KUNIT_EXPECT_EQ(test, bch_inc_gen(ca, b), 4);
+	/* A bucket close to its last gc does not lower the set's need. */
+	KUNIT_EXPECT_EQ(test, ca->set->need_gc, 50);
+
+	b->last_gc = (u8)(b->gen - 79);
+	bch_inc_gen(ca, b);
+	KUNIT_EXPECT_EQ(test, ca->set->need_gc, 80);
+}
+
+/* ---- bch_can_invalidate_bucket() ---- */
+
+struct invalidate_case {
+	const char	*desc;
+	unsigned int	mark;
+	int		pin;
+	u8		gc_gen;
+	bool		gc_mark_valid;
+	bool		reclaimable_in_gc;
+	bool		ok;
+};
+
+static const struct invalidate_case invalidate_cases[] = {
+	{ "unmarked", 0, 0, 0, true, false, true },
+	{ "reclaimable", GC_MARK_RECLAIMABLE, 0, 0, true, false, true },
+	{ "dirty", GC_MARK_DIRTY, 0, 0, true, false, false },
+	{ "metadata", GC_MARK_METADATA, 0, 0, true, false, false },
+	{ "pinned", 0, 1, 0, true, false, false },
+	{ "gen gap just below the limit", 0, 0, BUCKET_GC_GEN_MAX - 1,
+	  true, false, true },
+	{ "gen gap at the limit", 0, 0, BUCKET_GC_GEN_MAX, true, false, false },
+	{ "marks invalid", 0, 0, 0, false, false, false },
+	{ "marks invalid, vouched for by gc", GC_MARK_RECLAIMABLE, 0, 0,
+	  false, true, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(invalidate, invalidate_cases, desc);
+
+static void alloc_test_can_invalidate(struct kunit *test)
+{
+	const struct invalidate_case *p = test->param_value;
+	struct cache *ca = fake_cache(test, 4, 0);
+	struct bucket *b = ca->buckets + 1;
+
+	ca->set->gc_mark_valid = p->gc_mark_valid;
+	SET_GC_MARK(b, p->mark);
+	atomic_set(&b->pin, p->pin);
+	b->last_gc = 200;
+	b->gen = 200 + p->gc_gen;
+	b->reclaimable_in_gc = p->reclaimable_in_gc;
+
+	KUNIT_EXPECT_EQ(test, bch_can_invalidate_bucket(ca, b), p->ok);
+}
+
+/* ---- Reserves: which free lists an allocation takes from ---- */
+
+struct reserve_case {
+	const char	*desc;
+	unsigned int	reserve;
+	int		lists[3];	/* in order, then -1 */
+};
+
+static const struct reserve_case reserve_cases[] = {
+	{ "btree", RESERVE_BTREE, { RESERVE_NONE, RESERVE_BTREE, -1 } },
+	{ "prio", RESERVE_PRIO, { RESERVE_NONE, RESERVE_PRIO, -1 } },
+	{ "movinggc", RESERVE_MOVINGGC,
+	  { RESERVE_NONE, RESERVE_MOVINGGC, -1 } },
+	{ "none never touches a reserve", RESERVE_NONE,
+	  { RESERVE_NONE, -1, -1 } },
+};
+
+KUNIT_ARRAY_PARAM_DESC(reserve, reserve_cases, desc);
+
+static void alloc_test_reserve_source(struct kunit *test)
+{
+	const struct reserve_case *p = test->param_value;
+	unsigned int nth;
+
+	for (nth = 0; nth < ARRAY_SIZE(p->lists); nth++)
+		KUNIT_EXPECT_EQ_MSG(test, bch_reserve_source(p->reserve, nth),
+				    p->lists[nth], "list %u", nth);
+	KUNIT_EXPECT_EQ(test, bch_reserve_source(p->reserve, 7), -1);
+}
+
+/* ---- lru ranking ---- */
+
+static void alloc_test_lru_key(struct kunit *test)
+{
+	struct bucket b = {};
+
+	/* Empty buckets are free to take, whatever their prio. */
+	b.prio = INITIAL_PRIO;
+	KUNIT_EXPECT_EQ(test, bch_bucket_lru_key(&b, 0), 0);
+
+	/* The oldest prio weighs an eighth of a fresh one's floor. */
+	SET_GC_SECTORS_USED(&b, 1);
+	b.prio = 0;
+	KUNIT_EXPECT_EQ(test, bch_bucket_lru_key(&b, 0), INITIAL_PRIO / 8);
+	b.prio = 100;
+	KUNIT_EXPECT_EQ(test, bch_bucket_lru_key(&b, 0), 100 + INITIAL_PRIO / 8);
+
+	/* Scaled by live data. */
+	SET_GC_SECTORS_USED(&b, 10);
+	KUNIT_EXPECT_EQ(test, bch_bucket_lru_key(&b, 0),
+			10 * (100 + INITIAL_PRIO / 8));
+
+	/* A prio below min_prio, or min_prio above INITIAL_PRIO, stays sane. */
+	KUNIT_EXPECT_EQ(test, bch_bucket_lru_key(&b, 200),
+			10 * ((INITIAL_PRIO - 200) / 8));
+	b.prio = USHRT_MAX - 1;
+	KUNIT_EXPECT_EQ(test, bch_bucket_lru_key(&b, USHRT_MAX), 0);
+}
+
+static void alloc_test_lru_equal_keys_by_index(struct kunit *test)
+{
+	struct cache *ca = fake_cache(test, 17, 8);
+	size_t i;
+	int nr;
+
+	for (i = 1; i < 17; i++) {
+		ca->buckets[i].prio = 1000;
+		SET_GC_SECTORS_USED(&ca->buckets[i], 64);
+	}
+
+	nr = bch_alloc_lru_candidates(ca);
+	KUNIT_ASSERT_EQ(test, nr, 8);
+	/* All keys equal: the lowest bucket numbers win, in order. */
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_EQ(test, ca->heap.data[i].bucket, i + 1);
+}
+
+static int expect_cmp(const void *l, const void *r)
+{
+	const struct bch_alloc_candidate *a = l, *b = r;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->bucket < b->bucket ? -1 : a->bucket > b->bucket;
+}
+
+/* Bounded selection must agree with sorting everything eligible. */
+static void alloc_test_lru_matches_full_sort(struct kunit *test)
+{
+	const size_t nbuckets = 300;
+	const int keep = 24;
+	struct cache *ca = fake_cache(test, nbuckets, keep);
+	struct bch_alloc_candidate *all;
+	u32 seed = 12345;
+	size_t i, n = 0;
+	int nr;
+
+	all = kunit_kcalloc(test, nbuckets, sizeof(*all), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, all);
+	ca->set->min_prio = 50;
+
+	for (i = 1; i < nbuckets; i++) {
+		struct bucket *b = ca->buckets + i;
+
+		seed = seed * 1103515245 + 12345;
+		/* Few distinct values, so many keys tie. */
+		b->prio = 50 + (seed >> 16) % 4;
+		SET_GC_SECTORS_USED(b, (seed >> 8) % 3);
+		if ((seed >> 20) % 5 == 0)
+			SET_GC_MARK(b, GC_MARK_DIRTY);
+		if (!bch_can_invalidate_bucket(ca, b))
+			continue;
+		all[n].key = bch_bucket_lru_key(b, ca->set->min_prio);
+		all[n].bucket = i;
+		n++;
+	}
+	sort(all, n, sizeof(*all), expect_cmp, NULL);
+
+	nr = bch_alloc_lru_candidates(ca);
+	KUNIT_ASSERT_EQ(test, nr, min_t(int, keep, n));
+	for (i = 0; i < (size_t)nr; i++) {
+		KUNIT_EXPECT_EQ(test, ca->heap.data[i].bucket, all[i].bucket);
+		KUNIT_EXPECT_EQ(test, ca->heap.data[i].key, all[i].key);
+	}
+}
+
+static void alloc_test_lru_skips_ineligible(struct kunit *test)
+{
+	struct cache *ca = fake_cache(test, 6, 8);
+	int nr;
+
+	SET_GC_MARK(&ca->buckets[1], GC_MARK_METADATA);
+	atomic_set(&ca->buckets[2].pin, 1);
+	SET_GC_MARK(&ca->buckets[3], GC_MARK_DIRTY);
+
+	nr = bch_alloc_lru_candidates(ca);
+	KUNIT_ASSERT_EQ(test, nr, 2);
+	KUNIT_EXPECT_EQ(test, ca->heap.data[0].bucket, 4);
+	KUNIT_EXPECT_EQ(test, ca->heap.data[1].bucket, 5);
+}
+
+/* ---- prio_set geometry, sealing and checking ---- */
+
+static void alloc_test_prios_per_bucket(struct kunit *test)
+{
+	struct cache *ca = fake_cache(test, 4, 0);
+
+	ca->sb.bucket_size = PAGE_SECTORS;
+	KUNIT_EXPECT_EQ(test, meta_bucket_bytes(&ca->sb), PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, prios_per_bucket(ca),
+			(PAGE_SIZE - sizeof(struct prio_set)) /
+			sizeof(struct bucket_disk));
+
+	/* Huge buckets: only what one page allocation holds is used. */
+	ca->sb.bucket_size = 1U << 24;
+	KUNIT_EXPECT_LE(test, meta_bucket_pages(&ca->sb),
+			(unsigned int)MAX_ORDER_NR_PAGES);
+
+	ca->sb.bucket_size = PAGE_SECTORS;
+	ca->sb.nbuckets = prios_per_bucket(ca) + 1;
+	KUNIT_EXPECT_EQ(test, prio_buckets(ca), 2);
+}
+
+#define PSET_TEST_BYTES		PAGE_SIZE
+#define PSET_TEST_MAGIC		0x0123456789abcdefULL
+
+static struct prio_set *sealed_pset(struct kunit *test)
+{
+	struct prio_set *p = kunit_kzalloc(test, PSET_TEST_BYTES, GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p->seq = cpu_to_le64(9);
+	p->next_bucket = cpu_to_le64(77);
+	for (i = 0; i < 100; i++) {
+		p->data[i].prio = cpu_to_le16(i * 300);
+		p->data[i].gen = i;
+	}
+	bch_prio_set_seal(p, PSET_TEST_BYTES, PSET_TEST_MAGIC);
+	return p;
+}
+
+static void alloc_test_pset_roundtrip(struct kunit *test)
+{
+	struct prio_set *p = sealed_pset(test);
+	u8 *raw = (u8 *)p;
+
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(p->magic), PSET_TEST_MAGIC);
+	/* The csum covers everything after itself, to the end of the buffer. */
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(p->csum),
+			bch_crc64(raw + 8, PSET_TEST_BYTES - 8));
+	KUNIT_EXPECT_NULL(test, bch_prio_set_check(p, PSET_TEST_BYTES,
+						   PSET_TEST_MAGIC));
+}
+
+struct pset_damage {
+	const char	*desc;
+	size_t		offset;		/* byte flipped */
+	u64		magic;		/* expected by the reader */
+	const char	*why;
+};
+
+static const struct pset_damage pset_damages[] = {
+	{ "other set's magic", 0, PSET_TEST_MAGIC ^ 1,
+	  "bad magic reading prios" },
+	{ "flipped magic", 8, PSET_TEST_MAGIC, "bad magic reading prios" },
+	{ "flipped csum", 0, PSET_TEST_MAGIC, "bad csum reading prios" },
+	{ "flipped seq", 16, PSET_TEST_MAGIC, "bad csum reading prios" },
+	{ "flipped next_bucket", 32, PSET_TEST_MAGIC,
+	  "bad csum reading prios" },
+	{ "flipped prio", 41, PSET_TEST_MAGIC, "bad csum reading prios" },
+	{ "flipped last byte", PSET_TEST_BYTES - 1, PSET_TEST_MAGIC,
+	  "bad csum reading prios" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(pset_damage, pset_damages, desc);
+
+static void alloc_test_pset_damage(struct kunit *test)
+{
+	const struct pset_damage *d = test->param_value;
+	struct prio_set *p = sealed_pset(test);
+	const char *why;
+
+	/* A foreign magic needs no damage: the reader expects another set. */
+	if (d->magic == PSET_TEST_MAGIC)
+		((u8 *)p)[d->offset] ^= 0x10;
+
+	why = bch_prio_set_check(p, PSET_TEST_BYTES, d->magic);
+	KUNIT_ASSERT_NOT_NULL(test, why);
+	KUNIT_EXPECT_STREQ(test, why, d->why);
+}
+
+static struct kunit_case alloc_test_cases[] = {
+	KUNIT_CASE_PARAM(alloc_test_gen_after, gen_gen_params),
+	KUNIT_CASE(alloc_test_inc_gen_wraps),
+	KUNIT_CASE(alloc_test_inc_gen_keeps_max),
+	KUNIT_CASE_PARAM(alloc_test_can_invalidate, invalidate_gen_params),
+	KUNIT_CASE_PARAM(alloc_test_reserve_source, reserve_gen_params),
+	KUNIT_CASE(alloc_test_lru_key),
+	KUNIT_CASE(alloc_test_lru_equal_keys_by_index),
+	KUNIT_CASE(alloc_test_lru_matches_full_sort),
+	KUNIT_CASE(alloc_test_lru_skips_ineligible),
+	KUNIT_CASE(alloc_test_prios_per_bucket),
+	KUNIT_CASE(alloc_test_pset_roundtrip),
+	KUNIT_CASE_PARAM(alloc_test_pset_damage, pset_damage_gen_params),
+	{}
+};
+
+static struct kunit_suite alloc_test_suite = {
+	.name		= "bcache_alloc",
+	.test_cases	= alloc_test_cases,
+};
+
+kunit_test_suites(&alloc_test_suite);
