@@ -269,11 +269,11 @@ static inline u64 bcache_dev_sectors_dirty(struct bcache_device *d)
 
 /* Which free list a bucket is taken from; the order is the priority. */
 enum alloc_reserve {
-	RESERVE_BTREE,
-	RESERVE_PRIO,
-	RESERVE_MOVINGGC,
-	RESERVE_NONE,
-	RESERVE_NR,
+	RESERVE_BTREE = 0,	/* node splits and new roots */
+	RESERVE_PRIO = 1,	/* the prio_set chain */
+	RESERVE_MOVINGGC = 2,	/* copies made by moving gc */
+	RESERVE_NONE = 3,	/* data and everything else */
+	RESERVE_NR = 4,
 };
 
 /* Bucket priorities (LRU): metadata never ages. */
@@ -349,12 +349,12 @@ static inline void SET_GC_MOVE(struct bucket *b, bool v)
 
 /* gc_stat: what the last gc counted, for sysfs. */
 struct gc_stat {
-	size_t		nodes;
-	size_t		nodes_pre;
-	size_t		key_bytes;
-	size_t		nkeys;
-	u64		data;		/* sectors */
 	unsigned int	in_use;		/* percent */
+	u64		data;		/* sectors */
+	size_t		nkeys;
+	size_t		key_bytes;
+	size_t		nodes_pre;	/* before coalescing */
+	size_t		nodes;
 };
 
 /* A bucket data is being written into (alloc.c, bch_alloc_sectors()). */
@@ -380,12 +380,13 @@ struct keybuf_key {
 #define KEYBUF_NR		500
 
 struct keybuf {
-	struct bkey		last_scanned;
 	spinlock_t		lock;
-	/* Range covered by keys, to skip the lock when nothing overlaps. */
-	struct bkey		start;
-	struct bkey		end;
 	struct rb_root		keys;
+	/* Range covered by keys, to skip the lock when nothing overlaps. */
+	struct bkey		start, end;
+	/* Where the next refill goes on from. */
+	struct bkey		last_scanned;
+	/* The slots of data[] in use. */
 	DECLARE_BITMAP(used, KEYBUF_NR);
 	struct keybuf_key	data[KEYBUF_NR];
 };
@@ -429,13 +430,13 @@ struct cache {
 	/* ---- journal.c ---- */
 	struct journal_device	journal;
 
-	/* ---- io.c: error accounting ---- */
-#define IO_ERROR_SHIFT		20
-	atomic_t		io_errors;
-	atomic_t		io_count;
-	atomic_long_t		meta_sectors_written;
-	atomic_long_t		btree_sectors_written;
+	/* ---- io.c: traffic and errors, for sysfs and the error limit ---- */
 	atomic_long_t		sectors_written;
+	atomic_long_t		btree_sectors_written;
+	atomic_long_t		meta_sectors_written;
+#define IO_ERROR_SHIFT		20
+	atomic_t		io_count;
+	atomic_t		io_errors;
 };
 
 /*
@@ -532,16 +533,18 @@ struct cache_set {
 	spinlock_t		data_bucket_lock;
 
 	/* ---- btree.c: node cache ---- */
-	struct shrinker		*shrink;
+#define BUCKET_HASH_BITS	12
+	struct hlist_head	bucket_hash[1 << BUCKET_HASH_BITS];
+	/* Nodes with data, nodes with only buffers, bare structs. */
 	struct list_head	btree_cache;
 	struct list_head	btree_cache_freeable;
 	struct list_head	btree_cache_freed;
 	unsigned int		btree_cache_used;
-	wait_queue_head_t	btree_cache_wait;
-	struct task_struct	*btree_cache_alloc_lock;
+	struct shrinker		*shrink;
+	/* Who may cannibalize other nodes' memory, and who waits for it. */
 	spinlock_t		btree_cannibalize_lock;
-#define BUCKET_HASH_BITS	12
-	struct hlist_head	bucket_hash[1 << BUCKET_HASH_BITS];
+	struct task_struct	*btree_cache_alloc_lock;
+	wait_queue_head_t	btree_cache_wait;
 	struct btree		*root;
 	mempool_t		fill_iter;
 	struct bset_sort_state	sort;
@@ -580,19 +583,19 @@ struct cache_set {
 	struct journal		journal;
 
 	/* ---- request.c: congestion bypass ---- */
-#define CONGESTED_MAX		1024
-	unsigned int		congested_last_us;
-	atomic_t		congested;
 	unsigned int		congested_read_threshold_us;
 	unsigned int		congested_write_threshold_us;
+#define CONGESTED_MAX		1024
+	atomic_t		congested;
+	unsigned int		congested_last_us;
 
-	/* Counters shown in internal/ */
-	atomic_long_t		cache_read_races;
-	atomic_long_t		writeback_keys_done;
-	atomic_long_t		writeback_keys_failed;
+	/* Counters shown in internal/: journal, reads, writeback. */
 	atomic_long_t		reclaim;
 	atomic_long_t		reclaimed_journal_buckets;
 	atomic_long_t		flush_write;
+	atomic_long_t		cache_read_races;
+	atomic_long_t		writeback_keys_done;
+	atomic_long_t		writeback_keys_failed;
 
 	/*
 	 * Error policy and knobs (sysfs.c). Plain unsigned ints and bools,
@@ -701,52 +704,63 @@ void bch_cache_set_error(struct cache_set *c, const char *fmt, ...);
 static inline void closure_bio_submit(struct cache_set *c, struct bio *bio,
 				      struct closure *cl)
 {
+	bool io_disabled = test_bit(CACHE_SET_IO_DISABLE, &c->flags);
+
 	closure_get(cl);
-	if (unlikely(test_bit(CACHE_SET_IO_DISABLE, &c->flags))) {
-		bio->bi_status = BLK_STS_IOERR;
-		bio_endio(bio);
-		return;
-	}
-	submit_bio_noacct(bio);
+	if (likely(!io_disabled))
+		submit_bio_noacct(bio);
+	else
+		bio_io_error(bio);
 }
 
 /*
  * A kthread of the set that must not exit by itself while the set could
- * still kthread_stop() it: park here until told to stop.
+ * still kthread_stop() it: park here until told to stop. The state is set
+ * before the test so a kthread_stop() in between is not missed.
  */
 static inline void bch_wait_for_kthread_stop(void)
 {
-	while (!kthread_should_stop()) {
+	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
 		schedule();
 	}
 	__set_current_state(TASK_RUNNING);
 }
 
 /* ---- alloc.c ---- */
-u8 bch_inc_gen(struct cache *ca, struct bucket *b);
-void bch_rescale_priorities(struct cache_set *c, int sectors);
-bool bch_can_invalidate_bucket(struct cache *ca, struct bucket *b);
-void __bch_invalidate_one_bucket(struct cache *ca, struct bucket *b);
-void __bch_bucket_free(struct cache *ca, struct bucket *b);
-void bch_bucket_free(struct cache_set *c, struct bkey *k);
+/* Set-up and the allocator thread of a cache device. */
+int bch_cache_alloc_init(struct cache *ca);	/* free lists, heap, buckets */
+void bch_cache_alloc_exit(struct cache *ca);
+int bch_cache_allocator_start(struct cache *ca);
+int bch_open_buckets_alloc(struct cache_set *c);
+void bch_open_buckets_free(struct cache_set *c);
+
+/* Taking buckets: for metadata (whole buckets) and for data (sectors). */
 long bch_bucket_alloc(struct cache *ca, unsigned int reserve, bool wait);
-int __bch_bucket_alloc_set(struct cache_set *c, unsigned int reserve,
-			   struct bkey *k, bool wait);
 int bch_bucket_alloc_set(struct cache_set *c, unsigned int reserve,
 			 struct bkey *k, bool wait);
+int __bch_bucket_alloc_set(struct cache_set *c, unsigned int reserve,
+			   struct bkey *k, bool wait);	/* bucket_lock held */
 bool bch_alloc_sectors(struct cache_set *c, struct bkey *k,
 		       unsigned int sectors, unsigned int write_point,
 		       unsigned int write_prio, bool wait);
-int bch_open_buckets_alloc(struct cache_set *c);
-void bch_open_buckets_free(struct cache_set *c);
-int bch_cache_allocator_start(struct cache *ca);
-int bch_cache_alloc_init(struct cache *ca);	/* free lists, heap, buckets */
-void bch_cache_alloc_exit(struct cache *ca);
-/* Prios and gens on disk (prio_set chain): read at start, written by the allocator. */
-int bch_prio_write(struct cache *ca, bool wait);
-int bch_prio_read(struct cache *ca, u64 bucket, const char **err);
+
+/* Giving them back, and dropping the pins readers hold. */
+void bch_bucket_free(struct cache_set *c, struct bkey *k);
+void __bch_bucket_free(struct cache *ca, struct bucket *b);
 void bch_bucket_pin_put(struct cache_set *c, struct bkey *k);	/* upstream bkey_put */
+
+/* Generations and priorities. */
+u8 bch_inc_gen(struct cache *ca, struct bucket *b);
+bool bch_can_invalidate_bucket(struct cache *ca, struct bucket *b);
+void __bch_invalidate_one_bucket(struct cache *ca, struct bucket *b);
+void bch_rescale_priorities(struct cache_set *c, int sectors);
+
+/* Prios and gens on disk (prio_set chain): read at start, written by the allocator. */
+int bch_prio_read(struct cache *ca, u64 bucket, const char **err);
+int bch_prio_write(struct cache *ca, bool wait);
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Pure pieces of alloc.c, exposed to tests/alloc_test.c. */
 int bch_reserve_source(unsigned int reserve, unsigned int nth);
@@ -787,18 +801,20 @@ extern unsigned int bch_cutoff_writeback;
 extern unsigned int bch_cutoff_writeback_sync;
 
 bool bcache_rebooting(void);
-void bch_cached_dev_release(struct kobject *kobj);
-void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
+
+/* Backing devices (super.c) */
 int bch_cached_dev_run(struct cached_dev *dc);
+void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
 void bch_cached_dev_uevent(struct cached_dev *dc);
+void bch_cached_dev_release(struct kobject *kobj);
 
 /* Cache sets (super.c) */
 extern struct list_head bch_cache_sets;		/* under bch_register_lock */
-void bch_write_super(struct cache_set *c);
+void bch_cache_set_unregister(struct cache_set *c);
+void bch_cache_set_stop(struct cache_set *c);
 /* Rewrites the whole uuid table to a new bucket; 0 or -errno. */
 int bch_uuid_write(struct cache_set *c);
-void bch_cache_set_stop(struct cache_set *c);
-void bch_cache_set_unregister(struct cache_set *c);
+void bch_write_super(struct cache_set *c);
 /*
  * Attach and detach: the caller holds dc->state_lock and
  * bch_register_lock (as upstream, the attach does its uuid and superblock
@@ -818,11 +834,12 @@ bool bch_cached_dev_error(struct cached_dev *dc);
  */
 static inline bool cached_dev_get(struct cached_dev *dc)
 {
-	if (!refcount_inc_not_zero(&dc->count))
-		return false;
-	/* Pairs with the barrier before the count is set at attach. */
-	smp_mb__after_atomic();
-	return true;
+	bool attached = refcount_inc_not_zero(&dc->count);
+
+	/* Loads of the attachment come after taking it (see attach). */
+	if (attached)
+		smp_mb__after_atomic();
+	return attached;
 }
 
 static inline void cached_dev_put(struct cached_dev *dc)

@@ -1845,8 +1845,8 @@ int bch_btree_insert(struct cache_set *c, struct keylist *keys,
 
 		/* Each leaf's walk write-locks leaves only, at first. */
 		li.op.lock = 0;
-		ret = bch_btree_map_leaf_nodes(&li.op, c, &start,
-					       insert_into_leaf);
+		ret = __bch_btree_map_nodes(&li.op, c, &start,
+					    insert_into_leaf, MAP_LEAF_NODES);
 	} while (!ret && !bch_keylist_empty(keys));
 
 	if (ret) {

@@ -32,42 +32,43 @@
 
 #include "bcache.h"
 
-/* A node's journal pin and the prios its pointers wait for. */
+/*
+ * What one write of a node owes: the journal pin of the newest keys it
+ * carries, and the prio writes that wait for it (a new btree pointer must
+ * not reach the disk before the prios of its bucket do).
+ */
 struct btree_write {
-	atomic_t		*journal;
-	/*
-	 * Prio writes in flight that were blocked on this node being
-	 * written: a new btree pointer whose bucket's prio is not on disk
-	 * yet must not be visible on disk before it.
-	 */
 	int			prio_blocked;
+	atomic_t		*journal;
 };
 
 struct btree {
-	struct hlist_node	hash;	/* c->bucket_hash, by PTR_HASH */
-	BKEY_PADDED(key);		/* where this node lives */
-
-	unsigned long		seq;	/* bumped by every write unlock */
-	struct rw_semaphore	lock;
 	struct cache_set	*c;
 	struct btree		*parent;
-	struct mutex		write_lock;
-
-	unsigned long		flags;	/* BTREE_NODE_* */
-	u16			written;	/* blocks already on disk */
 	u8			level;
+	u16			written;	/* blocks already on disk */
+	unsigned long		flags;		/* BTREE_NODE_* */
+
+	/* Where the node lives, and its place in c->bucket_hash. */
+	BKEY_PADDED(key);
+	struct hlist_node	hash;
+	/* btree_cache, btree_cache_freeable or btree_cache_freed */
+	struct list_head	list;
+
+	/* Traversal lock; seq changes with every write unlock. */
+	struct rw_semaphore	lock;
+	unsigned long		seq;
+	/* Keys against their own write-out. */
+	struct mutex		write_lock;
 
 	struct btree_keys	keys;
 
-	/* Held while a write is in flight; io_mutex is its lock. */
-	struct closure		io;
+	/* One write in flight at a time: io_mutex guards the closure io. */
 	struct semaphore	io_mutex;
-
-	struct list_head	list;	/* btree_cache / _freeable / _freed */
-	struct delayed_work	work;	/* delayed write of a dirty node */
-
-	struct btree_write	writes[2];
+	struct closure		io;
 	struct bio		*bio;
+	struct btree_write	writes[2];
+	struct delayed_work	work;	/* delayed write of a dirty node */
 };
 
 enum btree_node_flag {
@@ -97,29 +98,43 @@ static inline void set_btree_node_journal_flush(struct btree *b)
 	set_bit(BTREE_NODE_journal_flush, &b->flags);
 }
 
-static inline struct btree_write *btree_current_write(struct btree *b)
-{
-	return b->writes + test_bit(BTREE_NODE_write_idx, &b->flags);
-}
-
-static inline struct btree_write *btree_prev_write(struct btree *b)
-{
-	return b->writes + !test_bit(BTREE_NODE_write_idx, &b->flags);
-}
-
+/* The first and the newest (open) set of keys of a node. */
 static inline struct bset *btree_bset_first(struct btree *b)
 {
-	return b->keys.set->data;
+	return b->keys.set[0].data;
 }
 
 static inline struct bset *btree_bset_last(struct btree *b)
 {
-	return bset_tree_last(&b->keys)->data;
+	struct bset_tree *newest = bset_tree_last(&b->keys);
+
+	return newest->data;
 }
 
+/* Where set @i starts in the node, in blocks. */
 static inline unsigned int bset_block_offset(struct btree *b, struct bset *i)
 {
-	return bset_sector_offset(&b->keys, i) >> b->c->block_bits;
+	unsigned int sectors = bset_sector_offset(&b->keys, i);
+
+	return sectors >> b->c->block_bits;
+}
+
+/*
+ * The two btree_writes alternate; BTREE_NODE_write_idx names the open one,
+ * the other belongs to the write in flight (if any).
+ */
+static inline struct btree_write *btree_current_write(struct btree *b)
+{
+	unsigned int open = test_bit(BTREE_NODE_write_idx, &b->flags);
+
+	return &b->writes[open];
+}
+
+static inline struct btree_write *btree_prev_write(struct btree *b)
+{
+	unsigned int open = test_bit(BTREE_NODE_write_idx, &b->flags);
+
+	return &b->writes[open ^ 1];
 }
 
 /* Blocks the node spans on disk (its key's size), and a new node's. */
@@ -180,22 +195,26 @@ static inline void rw_unlock(bool w, struct btree *b)
 #define MAP_END_KEY	1
 
 /* ---- btree.c ---- */
-void bch_btree_node_read_done(struct btree *b);
-void __bch_btree_node_write(struct btree *b, struct closure *parent);
-void bch_btree_node_write(struct btree *b, struct closure *parent);
-void bch_btree_set_root(struct btree *b);
-struct btree *__bch_btree_node_alloc(struct cache_set *c, struct btree_op *op,
-				     int level, bool wait, struct btree *parent);
+/* Nodes: finding (reading if need be), making, freeing. */
 struct btree *bch_btree_node_get(struct cache_set *c, struct btree_op *op,
 				 struct bkey *k, int level, bool write,
 				 struct btree *parent);
+struct btree *__bch_btree_node_alloc(struct cache_set *c, struct btree_op *op,
+				     int level, bool wait, struct btree *parent);
 void bch_btree_node_free(struct btree *b);
-int bch_btree_insert_check_key(struct btree *b, struct btree_op *op,
-			       struct bkey *check_key);
+void bch_btree_set_root(struct btree *b);
+void bch_cannibalize_unlock(struct cache_set *c);
+
+/* Node I/O. */
+void bch_btree_node_read_done(struct btree *b);
+void bch_btree_node_write(struct btree *b, struct closure *parent);
+void __bch_btree_node_write(struct btree *b, struct closure *parent);
+
 /* Insert @keys (journaled with @journal_ref) up to @replace_key's version. */
 int bch_btree_insert(struct cache_set *c, struct keylist *keys,
 		     atomic_t *journal_ref, struct bkey *replace_key);
-void bch_cannibalize_unlock(struct cache_set *c);
+int bch_btree_insert_check_key(struct btree *b, struct btree_op *op,
+			       struct bkey *check_key);
 
 /* Node cache: set-up and teardown with the cache set. */
 int bch_btree_cache_alloc(struct cache_set *c);
@@ -214,23 +233,9 @@ typedef int (btree_map_nodes_fn)(struct btree_op *op, struct btree *b);
 
 int bch_btree_map_keys(struct btree_op *op, struct cache_set *c,
 		       struct bkey *from, btree_map_keys_fn *fn, int flags);
+/* @flags: MAP_LEAF_NODES (where inserts and lookups go) or MAP_ALL_NODES. */
 int __bch_btree_map_nodes(struct btree_op *op, struct cache_set *c,
 			  struct bkey *from, btree_map_nodes_fn *fn, int flags);
-
-/* Leaves only: where inserts and lookups go. */
-static inline int bch_btree_map_leaf_nodes(struct btree_op *op, struct cache_set *c,
-					   struct bkey *from, btree_map_nodes_fn *fn)
-{
-	return __bch_btree_map_nodes(op, c, from, fn, MAP_LEAF_NODES);
-}
-
-/* Interior nodes too, each after its children. */
-static inline int bch_btree_map_nodes(struct btree_op *op,
-				      struct cache_set *c, struct bkey *from,
-				      btree_map_nodes_fn *fn)
-{
-	return __bch_btree_map_nodes(op, c, from, fn, MAP_ALL_NODES);
-}
 
 /*
  * Registration of an existing set: read the whole tree once, checking
@@ -305,18 +310,22 @@ static inline void force_wake_up_gc(struct cache_set *c)
 }
 
 /* ---- keybuf.c ---- */
+/* Which keys a keybuf collects. */
 typedef bool (keybuf_pred_fn)(struct keybuf *buf, struct bkey *k);
+
 void bch_keybuf_init(struct keybuf *buf);
-void bch_refill_keybuf(struct cache_set *c, struct keybuf *buf,
-		       struct bkey *end, keybuf_pred_fn *pred);
-bool bch_keybuf_check_overlapping(struct keybuf *buf, struct bkey *start,
-				  struct bkey *end);
-void bch_keybuf_del(struct keybuf *buf, struct keybuf_key *w);
-struct keybuf_key *bch_keybuf_next(struct keybuf *buf);
+/* Next key to work on; the _rescan form refills up to @end when empty. */
 struct keybuf_key *bch_keybuf_next_rescan(struct cache_set *c,
 					  struct keybuf *buf,
 					  struct bkey *end,
 					  keybuf_pred_fn *pred);
+struct keybuf_key *bch_keybuf_next(struct keybuf *buf);
+void bch_keybuf_del(struct keybuf *buf, struct keybuf_key *w);
+void bch_refill_keybuf(struct cache_set *c, struct keybuf *buf,
+		       struct bkey *end, keybuf_pred_fn *pred);
+/* Does a write of start..end overlap a key being worked on? */
+bool bch_keybuf_check_overlapping(struct keybuf *buf, struct bkey *start,
+				  struct bkey *end);
 #if IS_ENABLED(CONFIG_KUNIT)
 /* The pieces of a refill, for tests/gc_test.c. */
 int bch_keybuf_add(struct keybuf *buf, const struct bkey *k);

@@ -1163,7 +1163,8 @@ static ssize_t show_bset_tree_stats(struct kobject *kobj,
 		return -EBUSY;
 
 	bch_btree_op_init(&bc.walk, -1);
-	ret = bch_btree_map_nodes(&bc.walk, c, &ZERO_KEY, census_visit);
+	ret = __bch_btree_map_nodes(&bc.walk, c, &ZERO_KEY, census_visit,
+				    MAP_ALL_NODES);
 	if (ret < 0)
 		return ret;
 
