@@ -563,14 +563,12 @@ static bool wait_for_free_bucket(struct cache *ca, unsigned int reserve,
 	return got;
 }
 
-/* BCH_RING()s of different declarations are different types: take parts. */
-static bool ring_holds(const long *slots, size_t head, size_t used,
-		       size_t mask, long nr)
+static bool ring_holds(struct bch_bucket_ring *r, long nr)
 {
 	size_t i;
 
-	for (i = 0; i < used; i++)
-		if (slots[(head + i) & mask] == nr)
+	for (i = 0; i < bch_ring_used(r); i++)
+		if (bch_ring_at(r, i) == nr)
 			return true;
 	return false;
 }
@@ -583,11 +581,9 @@ static bool bucket_still_listed(struct cache *ca, long nr)
 	if (bucket_holds_prios(ca, nr))
 		return true;
 	for (i = 0; i < RESERVE_NR; i++)
-		if (ring_holds(ca->free[i].slot, ca->free[i].head,
-			       bch_ring_used(&ca->free[i]), ca->free[i].mask, nr))
+		if (ring_holds(&ca->free[i], nr))
 			return true;
-	return ring_holds(ca->free_inc.slot, ca->free_inc.head,
-			  bch_ring_used(&ca->free_inc), ca->free_inc.mask, nr);
+	return ring_holds(&ca->free_inc, nr);
 }
 
 /* Mark a bucket taken from the free lists as in use, full, for @reserve. */

@@ -190,8 +190,8 @@ struct cached_dev {
 
 	/* Sequential-I/O detection for sequential_cutoff (request.c). */
 #define RECENT_IO_BITS		7
-#define RECENT_IO		(1 << RECENT_IO_BITS)
-	spinlock_t		io_lock;
+#define RECENT_IO		BIT(RECENT_IO_BITS)
+	spinlock_t		io_lock;	/* io, io_hash, io_lru */
 	struct io_hist {
 		struct hlist_node	hash;
 		struct list_head	lru;
@@ -286,6 +286,7 @@ enum {
 	GC_MARK_DIRTY		= 2,
 	GC_MARK_METADATA	= 3,
 };
+
 #define GC_SECTORS_USED_BITS	13
 #define MAX_GC_SECTORS_USED	((1U << GC_SECTORS_USED_BITS) - 1)
 
@@ -362,6 +363,7 @@ struct open_bucket {
 	struct list_head	list;
 	unsigned int		last_write_point;
 	unsigned int		sectors_free;
+	/* Where the next data goes: offset and gen of the bucket. */
 	BKEY_PADDED(key);
 };
 
@@ -373,14 +375,15 @@ struct open_bucket {
  */
 struct keybuf_key {
 	struct rb_node		node;
-	BKEY_PADDED(key);
 	void			*private;
+	/* The key as it was when collected. */
+	BKEY_PADDED(key);
 };
 
 #define KEYBUF_NR		500
 
 struct keybuf {
-	spinlock_t		lock;
+	spinlock_t		lock;		/* keys, start, end, used */
 	struct rb_root		keys;
 	/* Range covered by keys, to skip the lock when nothing overlaps. */
 	struct bkey		start, end;
@@ -418,8 +421,8 @@ struct cache {
 	struct prio_set		*disk_buckets;	/* one bucket's worth */
 	u64			*prio_buckets;	/* prio_buckets() of them */
 	u64			*prio_last_buckets;
-	BCH_RING(long)		free[RESERVE_NR];
-	BCH_RING(long)		free_inc;	/* invalidated, prios unwritten */
+	struct bch_bucket_ring	free[RESERVE_NR];
+	struct bch_bucket_ring	free_inc;	/* invalidated, prios unwritten */
 	size_t			fifo_last_bucket;
 	struct bucket		*buckets;	/* sb.nbuckets */
 	/* Invalidation candidates, ordered by the replacement policy. */
@@ -500,9 +503,11 @@ struct cache_set {
 	atomic_long_t		flash_dev_dirty_sectors;
 	unsigned int		nr_uuids;
 	struct uuid_entry	*uuids;
-	BKEY_PADDED(uuid_bucket);
 	struct closure		uuid_write;
 	struct semaphore	uuid_write_mutex;
+	/* Where the table is on disk. */
+	BKEY_PADDED(uuid_bucket);
+
 	struct closure		sb_write;
 	struct semaphore	sb_write_mutex;
 	/* How many of super.c's set_parts[] are set up, for the free. */
@@ -554,7 +559,7 @@ struct cache_set {
 #ifdef CONFIG_BCACHE_DEBUG
 	struct btree		*verify_data;
 	struct bset		*verify_ondisk;
-	struct mutex		verify_lock;
+	struct mutex		verify_lock;	/* verify_data, verify_ondisk */
 #endif
 
 	/* ---- gc (gc.c) and moving gc ---- */
@@ -790,7 +795,9 @@ void bch_count_io_errors(struct cache *ca, blk_status_t error,
  */
 struct bbio {
 	unsigned int		submit_time_us;
+	/* The key, with just the pointer this bio went to. */
 	BKEY_PADDED(key);
+
 	struct bio		bio;	/* last: bios have inline vecs after */
 };
 
@@ -836,10 +843,11 @@ static inline bool cached_dev_get(struct cached_dev *dc)
 {
 	bool attached = refcount_inc_not_zero(&dc->count);
 
+	if (!attached)
+		return false;
 	/* Loads of the attachment come after taking it (see attach). */
-	if (attached)
-		smp_mb__after_atomic();
-	return attached;
+	smp_mb__after_atomic();
+	return true;
 }
 
 static inline void cached_dev_put(struct cached_dev *dc)

@@ -148,11 +148,6 @@ static inline unsigned int btree_default_blocks(struct cache_set *c)
 	return (c->btree_pages * PAGE_SECTORS) >> c->block_bits;
 }
 
-/* Every cached node; RCU, or under bch_register_lock / bucket_lock. */
-#define for_each_cached_btree(b, c, iter)				\
-	for (iter = 0; iter < ARRAY_SIZE((c)->bucket_hash); iter++)	\
-		hlist_for_each_entry_rcu((b), (c)->bucket_hash + iter, hash)
-
 /* One walk down the tree (an insert, a lookup, a map). */
 struct btree_op {
 	wait_queue_entry_t	wait;	/* on btree_cache_wait, for a reserve */

@@ -60,14 +60,16 @@ struct journal_write {
 	struct closure_waitlist	wait;
 };
 
+/* Journal pins (one count per open jset). */
+DEFINE_BCH_RING(bch_pin_ring, atomic_t);
+
 struct journal {
 	u64			seq;		/* of the open jset */
 	struct journal_write	w[2];
 	struct journal_write	*cur;		/* the open one */
 
 	/* One count per open jset; the front one is last_seq's. */
-	BCH_RING(atomic_t)
-				pin;
+	struct bch_pin_ring	pin;
 
 	/* Where the next jset goes, in the current journal bucket. */
 	BKEY_PADDED(key);

@@ -68,51 +68,98 @@ void bch_time_stats_update(struct time_stats *stats, u64 start_time);
  * Capacity is a power of two minus nothing: @mask + 1 slots, all usable;
  * @head and @tail run freely and are masked on access.
  */
-#define BCH_RING(type)							\
-	struct {							\
+#define DEFINE_BCH_RING(name, type)					\
+	struct name {							\
 		size_t	head, tail, mask;				\
 		type	*slot;						\
 	}
 
+/* Free lists of bucket numbers (alloc.c). */
+DEFINE_BCH_RING(bch_bucket_ring, long);
+
+/*
+ * The macros below evaluate their ring argument once (into a local of a
+ * name no other ring macro uses, so they nest).
+ */
+
 /* Room for at least @n elements; 0 or -ENOMEM. */
 #define bch_ring_alloc(r, n, gfp)					\
 ({									\
-	size_t __cap = roundup_pow_of_two(max_t(size_t, (n), 2));	\
-	(r)->head = (r)->tail = 0;					\
-	(r)->mask = __cap - 1;						\
-	(r)->slot = kvmalloc_array(__cap, sizeof(*(r)->slot), (gfp));	\
-	(r)->slot ? 0 : -ENOMEM;					\
+	typeof(r) _ral = (r);						\
+	size_t _cap = roundup_pow_of_two(max_t(size_t, (n), 2));	\
+									\
+	_ral->head = 0;							\
+	_ral->tail = 0;							\
+	_ral->mask = _cap - 1;						\
+	_ral->slot = kvmalloc_array(_cap, sizeof(*_ral->slot), (gfp));	\
+	_ral->slot ? 0 : -ENOMEM;					\
 })
 
-#define bch_ring_free(r)	do { kvfree((r)->slot); (r)->slot = NULL; } while (0)
-#define bch_ring_used(r)	((r)->tail - (r)->head)
+#define bch_ring_free(r)						\
+({									\
+	typeof(r) _rfr = (r);						\
+									\
+	kvfree(_rfr->slot);						\
+	_rfr->slot = NULL;						\
+})
+
+#define bch_ring_used(r)	({ typeof(r) _ru = (r); _ru->tail - _ru->head; })
 #define bch_ring_size(r)	((r)->mask + 1)
-#define bch_ring_room(r)	(bch_ring_size(r) - bch_ring_used(r))
+#define bch_ring_room(r)						\
+	({ typeof(r) _rr = (r); bch_ring_size(_rr) - bch_ring_used(_rr); })
 #define bch_ring_empty(r)	(!bch_ring_used(r))
 #define bch_ring_full(r)	(!bch_ring_room(r))
-#define bch_ring_reset(r)	((r)->head = (r)->tail = 0)
+#define bch_ring_reset(r)						\
+	({ typeof(r) _rz = (r); _rz->head = 0; _rz->tail = 0; })
 
-/* The @i-th element counting from the front (0 = oldest). */
-#define bch_ring_at(r, i)	((r)->slot[((r)->head + (i)) & (r)->mask])
+/* The @i-th element counting from the front (0 = oldest); an lvalue. */
+#define bch_ring_at(r, i)						\
+	(*({ typeof(r) _rat = (r);					\
+	     &_rat->slot[(_rat->head + (i)) & _rat->mask]; }))
 #define bch_ring_front(r)	bch_ring_at(r, 0)
-#define bch_ring_back(r)	((r)->slot[((r)->tail - 1) & (r)->mask])
+#define bch_ring_back(r)						\
+	(*({ typeof(r) _rb = (r); &_rb->slot[(_rb->tail - 1) & _rb->mask]; }))
 /* Position from the front of element pointer @p. */
-#define bch_ring_index(r, p)	\
-	((((p) - (r)->slot) - (r)->head) & (r)->mask)
+#define bch_ring_index(r, p)						\
+	({ typeof(r) _ri = (r); (((p) - _ri->slot) - _ri->head) & _ri->mask; })
 
 /* Each returns false (and changes nothing) if the ring is full / empty. */
 #define bch_ring_push_back(r, v)					\
-	(bch_ring_full(r) ? false :					\
-	 ((r)->slot[(r)->tail++ & (r)->mask] = (v), true))
+({									\
+	typeof(r) _rpb = (r);						\
+	bool _ok = !bch_ring_full(_rpb);				\
+									\
+	if (_ok)							\
+		_rpb->slot[_rpb->tail++ & _rpb->mask] = (v);		\
+	_ok;								\
+})
 #define bch_ring_push_front(r, v)					\
-	(bch_ring_full(r) ? false :					\
-	 ((r)->slot[--(r)->head & (r)->mask] = (v), true))
+({									\
+	typeof(r) _rpf = (r);						\
+	bool _ok = !bch_ring_full(_rpf);				\
+									\
+	if (_ok)							\
+		_rpf->slot[--_rpf->head & _rpf->mask] = (v);		\
+	_ok;								\
+})
 #define bch_ring_pop_front(r, v)					\
-	(bch_ring_empty(r) ? false :					\
-	 ((v) = (r)->slot[(r)->head++ & (r)->mask], true))
+({									\
+	typeof(r) _rqf = (r);						\
+	bool _ok = !bch_ring_empty(_rqf);				\
+									\
+	if (_ok)							\
+		(v) = _rqf->slot[_rqf->head++ & _rqf->mask];		\
+	_ok;								\
+})
 #define bch_ring_pop_back(r, v)						\
-	(bch_ring_empty(r) ? false :					\
-	 ((v) = (r)->slot[--(r)->tail & (r)->mask], true))
+({									\
+	typeof(r) _rqb = (r);						\
+	bool _ok = !bch_ring_empty(_rqb);				\
+									\
+	if (_ok)							\
+		(v) = _rqb->slot[--_rqb->tail & _rqb->mask];		\
+	_ok;								\
+})
 
 /*
  * Point @bio (already sized with bi_iter.bi_size and enough bvecs) at the
