@@ -1987,6 +1987,13 @@ static int run_cache_set(struct cache_set *c)
 		err = cache_set_create(c, &cl);
 	if (!err && bch_gc_thread_start(c))
 		err = "error starting gc thread";
+	/*
+	 * One gc right away, as the allocator's first pass makes upstream
+	 * do: it counts the tree for sysfs (btree_nodes and friends) and
+	 * gives the allocator a full set of marks to choose from.
+	 */
+	if (!err)
+		force_wake_up_gc(c);
 
 	bch_journal_entries_free(&journal);
 	closure_sync(&cl);

@@ -482,12 +482,14 @@ static ssize_t store_detach(struct kobject *kobj, const struct bch_attr *a,
 			    const char *buf, size_t size)
 {
 	struct cached_dev *dc = kobj_to_dc(kobj);
+	int ret = 0;
 
 	mutex_lock(&bch_register_lock);
 	if (dc->disk.c)
-		bch_cached_dev_detach(dc);
+		ret = bch_cached_dev_detach(dc);
 	mutex_unlock(&bch_register_lock);
-	return size;
+	/* A device with dirty data stays attached, and the write says so. */
+	return ret ?: size;
 }
 
 static ssize_t show_backing_dev_name(struct kobject *kobj,
