@@ -2055,10 +2055,13 @@ static int cache_setup(struct cache *ca, const char **err)
 {
 	int ret;
 
-	*err = "cannot allocate memory";
 	ret = bch_cache_alloc_init(ca);
-	if (ret)
+	if (ret) {
+		/* alloc.c has logged which geometry it refused, if it did. */
+		*err = ret == -ENOMEM ? "cannot allocate memory" :
+					"unusable cache geometry";
 		return ret;
+	}
 	ca->alloc_ready = true;
 
 	*err = "error calling kobject_add";
