@@ -96,6 +96,8 @@ else
 		n=$(basename "$f" .sh)
 		case $n in lib|run-one|leakcheck) continue ;; esac
 		scenarios+=("$n")
+		# A scenario spanning two boots (a power cut) says so.
+		grep -q '^# vm: two boots' "$f" && scenarios+=("$n")
 	done
 fi
 scenarios+=(leakcheck)

@@ -17,6 +17,9 @@
 # arguments (scripts/bench-bset.sh -i uses it for -icount).
 # -K DIR keeps the disk images (DIR/diskN.img) after the call, for a look
 # at what the guest wrote (tests/jobs/capture-btree.sh).
+# A scenario that cuts the power on purpose (sysrq b) prints
+# "@@POWERCUT name" first: it then counts as run to its end, and the next
+# boot goes on with the scenarios after it (tests/cache_powercut.sh).
 . "$(dirname "$0")/lib.sh"
 
 flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours extras=()
@@ -76,9 +79,10 @@ boot() {
 			begun=$now last=$(date +%s)
 		elif [ $(( $(date +%s) - last )) -gt "$per_scenario" ]; then
 			echo "@@TIMEOUT after ${per_scenario}s" >> "$out"
-			kill "$pid" 2>/dev/null
+			# Under set -e: the second kill finds QEMU gone.
+			kill "$pid" 2>/dev/null || true
 			sleep 1
-			kill -9 "$pid" 2>/dev/null
+			kill -9 "$pid" 2>/dev/null || true
 		fi
 	done
 	wait "$pid" 2>/dev/null || true
@@ -114,12 +118,14 @@ while [ ${#remaining[@]} -gt 0 ]; do
 	# Report what this boot did, and find where it stopped.
 	done_n=0
 	current=
+	cut=
 	ksuite=
 	while IFS= read -r line; do
 		count_ktap "$line"
 		case "$line" in
-		*@@BEGIN\ *) current=${line##*@@BEGIN } ;;
-		*@@END\ *) done_n=$((done_n + 1)); current= ;;
+		*@@BEGIN\ *) current=${line##*@@BEGIN } cut= ;;
+		*@@END\ *) [ -n "$cut" ] || done_n=$((done_n + 1)); current= ;;
+		*@@POWERCUT\ *) done_n=$((done_n + 1)); current= cut=1 ;;
 		*CHECK\ ok\ *|*CHECK\ fail\ *) echo "CHECK ${line#*CHECK }" ;;
 		*"# bcache"*": pass:"*) echo "KUNIT ${line#*# }" ;;
 		*"    | "*) echo "$line" ;;
@@ -130,10 +136,12 @@ while [ ${#remaining[@]} -gt 0 ]; do
 	for s in $(tr -d '\r' < "$out" | sed -n 's/.*CHECK fail \([^:]*\):.*/\1/p' | sort -u); do
 		echo "    | --- kernel log of $s, last lines ---"
 		tr -d '\r' < "$out" | sed -n "\\#@@BEGIN $s\$#,\\#@@END $s\$#p" |
-			grep -a '^K: ' | tail -n 25 | sed 's/^/    | /'
+			grep -a '^K: ' | tail -n 25 | sed 's/^/    | /' || true
 	done
 
-	if [ -n "$current" ] || [ "$done_n" -lt ${#remaining[@]} ]; then
+	if [ -n "$cut" ]; then
+		remaining=("${remaining[@]:$done_n}")
+	elif [ -n "$current" ] || [ "$done_n" -lt ${#remaining[@]} ]; then
 		failed=${current:-${remaining[$done_n]}}
 		echo "CHECK fail $failed: scenario ran to its end (kernel died, hung or timed out)"
 		tr -d '\r' < "$out" | tail -n 40 | sed 's/^/    | /'

@@ -191,3 +191,103 @@ dmesg_after() { dmesg -r | sed -n "/bcache-test: mark $1\$/,\$p" | sed 1d; }
 
 # Whether the kernel's own bcache.ko is the one under test.
 testing_ref() { [ "${BCMOD:-ours}" = ref ]; }
+
+# --- Helpers for the cache-set scenarios (tests/cache_*.sh) ---
+
+# The sysfs directory of the (one) registered cache set, or nothing.
+cs_dir() { ls -d /sys/fs/bcache/*-*-*-*-* 2>/dev/null | head -n 1; }
+
+# The cache set uuid in the superblock of cache device $1.
+cs_uuid_of() { bcache-super-show "$1" | sed -n 's/^cset\.uuid[[:space:]]*//p'; }
+
+# dm_create NAME TABLE: a device-mapper device; the guest has no udev,
+# so its /dev/mapper/NAME node is made here.
+dm_create() { dmsetup create "$1" --table "$2" && dmsetup mknodes "$1"; }
+# The kernel's name (dm-N) of device-mapper device $1.
+dm_kname() { echo "dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')"; }
+
+# A dm-linear device /dev/mapper/$1 over the first $3 MiB of disk $2:
+# cache sets much smaller than a scratch disk fill up in seconds.
+dm_small() { dm_create "$1" "0 $(( $3 * 2048 )) linear $2 0"; }
+
+# Flush and forget the page cache, so that reads go to the block device.
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+# Backing device $1 (bcacheN) is attached to a cache set: clean or dirty.
+bc_attached() { grep -Eq 'clean|dirty' "/sys/block/$1/bcache/state"; }
+
+# A counter of bcacheN $1's stats_total ($2: cache_hits, cache_misses ...).
+bc_stat() { cat "/sys/block/$1/bcache/stats_total/$2"; }
+
+# The stats_total counters are folded in by a timer (every ~14 s);
+# wait_stat_above BC NAME N [SECS]: wait for counter NAME to exceed N.
+stat_above() { [ "$(bc_stat "$1" "$2")" -gt "$3" ]; }
+wait_stat_above() { retry "${4:-40}" stat_above "$1" "$2" "$3"; }
+
+# cs_make CACHE BACKING [make-bcache options]: format a cache device and a
+# backing device attached to it (one make-bcache call, like an admin).
+cs_make() {
+	local c=$1 b=$2
+	shift 2
+	wipe "$c"
+	wipe "$b"
+	make-bcache "$@" -C "$c" -B "$b" > /dev/null
+}
+
+# cs_up CACHE BACKING: register both; wait for bcache0, attached to the set.
+# Cached reads and writes are made deterministic: no sequential cutoff and
+# no congestion bypass (TCG latencies would look like congestion).
+cs_up() {
+	bc_register "$1" && bc_register "$2" &&
+	wait_for /sys/block/bcache0/bcache 20 && retry 20 bc_attached bcache0 &&
+	cs_tune bcache0
+}
+cs_tune() {
+	local set
+	set=$(cs_dir)
+	echo 0 > "/sys/block/$1/bcache/sequential_cutoff" &&
+	echo 0 > "$set/congested_read_threshold_us" &&
+	echo 0 > "$set/congested_write_threshold_us"
+}
+
+# Stop the cache set (and with it every device attached to it) and wait
+# until its sysfs directory is gone.
+cs_stop() {
+	local set
+	set=$(cs_dir)
+	[ -n "$set" ] || return 1
+	echo 1 > "$set/stop" && wait_gone "$set" 60
+}
+
+# Direct-I/O checksum of $3 MiB of block device $1 from MiB $2 (fio-free:
+# the page cache is dropped so that the reads really reach the device).
+mib_sum() {
+	blockdev --flushbufs "$1"
+	dd if="$1" bs=1M skip="$2" count="$3" 2>/dev/null | md5sum | cut -d' ' -f1
+}
+
+# A reproducible stream of $2 MiB named by word $1, on stdout; every
+# 64 KiB of it differs, so that misplaced data does not checksum right.
+pattern_mib() {
+	local n=0
+	while [ $n -lt $(( $2 * 16 )) ]; do
+		pattern "$1.$n"
+		n=$((n + 1))
+	done
+}
+
+# Cut the power: the host counts the scenario as done on the marker, and
+# boots again for the scenarios after it. Nothing is synced or unmounted.
+power_cut() {
+	echo "@@POWERCUT $SCENARIO"
+	sleep 1
+	echo b > /proc/sysrq-trigger
+	sleep 10
+}
+
+# Whether the kernel log holds a splat (for a boot that ends in a power
+# cut, whose log check_no_splat never sees).
+dmesg_splat_free() { ! dmesg | grep -Eq "$SPLAT"; }
+
+# Whether the kernel log since the scenario began matches regex $1.
+dmesg_has() { dmesg | grep -Eq "$1"; }

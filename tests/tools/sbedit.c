@@ -4,6 +4,8 @@
  *
  *   sbedit DEV --show
  *   sbedit DEV [--no-csum] field=value ...
+ *   sbedit DEV --journal
+ *   sbedit DEV --fuzz SEED
  *
  * The superblock is the 4 KiB block at byte 4096 of DEV (struct cache_sb_disk
  * in bcache_ondisk.h, all little-endian). Edits let a scenario build the
@@ -15,6 +17,15 @@
  * store csum=N as given), which is how a scenario gets a superblock with a
  * wrong checksum. --show prints every field as "name value", then
  * csum_computed and csum_ok (1 when the stored checksum is right).
+ *
+ * --journal (cache devices) walks the journal buckets listed in d[] and
+ * prints where the newest valid jset lies and what it points at: the
+ * btree root, the uuid bucket and the first prio bucket, as sectors of
+ * the device, so that a scenario can corrupt exactly those.
+ *
+ * --fuzz SEED overwrites one to three fields chosen by a seeded PRNG with
+ * values biased towards the edges (0, 1, all ones, powers of two), fixes
+ * the checksum and prints the edits: the same seed gives the same edits.
  *
  * This is a test tool built static into the guest's initramfs; it knows
  * just enough of the layout to do its job and nothing of the driver.
@@ -70,6 +81,9 @@ static const struct field fields[] = {
 	{ "last_mount",		NUM,	 200, 4, 0, 0 },
 	{ "first_bucket",	NUM,	 204, 2, 0, 0 },
 	{ "keys",		NUM,	 206, 2, 0, 0 },
+	{ "journal0",		NUM,	 208, 8, 0, 0 },
+	{ "journal1",		NUM,	 216, 8, 0, 0 },
+	{ "bucket_size_hi",	NUM,	2256, 2, 0, 0 },
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -222,11 +236,167 @@ static int apply(unsigned char *sb, const char *arg)
 	return 0;
 }
 
+/* --- the journal: enough to find the newest jset and its pointers --- */
+
+#define JSET_MAGIC	0x245235c1a3625032ULL
+#define JSET_HDR	240	/* struct jset up to its keys */
+#define JSET_MAX	(4096 << 3)	/* the driver's biggest jset */
+
+/* A pointer of a bkey at p (high, low, ptr[0]...): its sector offset. */
+static uint64_t key_ptr_sector(const unsigned char *key)
+{
+	uint64_t ptr = get_le(key + 16, 8);
+
+	return (ptr >> 8) & ((1ULL << 43) - 1);
+}
+
+struct newest {
+	uint64_t seq, sector, bytes;
+	unsigned char hdr[JSET_HDR];
+	unsigned int count;
+};
+
+/* Walk the jsets of one journal bucket the way the driver reads them. */
+static void scan_bucket(int fd, const unsigned char *sb, uint64_t bucket,
+			struct newest *best)
+{
+	unsigned int bucket_bytes = get_le(sb + 194, 2) * 512;
+	unsigned int block_bytes = get_le(sb + 192, 2) * 512;
+	uint64_t magic = get_le(sb + 56, 8) ^ JSET_MAGIC;
+	unsigned char *buf = malloc(bucket_bytes);
+	unsigned int at = 0;
+
+	if (!buf || !block_bytes ||
+	    pread(fd, buf, bucket_bytes, bucket * bucket_bytes) !=
+	    (ssize_t)bucket_bytes)
+		goto out;
+	while (at + JSET_HDR <= bucket_bytes) {
+		unsigned char *j = buf + at;
+		uint64_t bytes = JSET_HDR + 8 * get_le(j + 28, 4);
+
+		if (get_le(j + 8, 8) != magic || bytes > JSET_MAX ||
+		    at + bytes > bucket_bytes ||
+		    crc64_ecma_msb(j + 8, bytes - 8) != get_le(j, 8))
+			break;
+		best->count++;
+		if (get_le(j + 16, 8) >= best->seq) {
+			best->seq = get_le(j + 16, 8);
+			best->sector = ((uint64_t)bucket * bucket_bytes + at) / 512;
+			best->bytes = bytes;
+			memcpy(best->hdr, j, JSET_HDR);
+		}
+		at += (bytes + block_bytes - 1) / block_bytes * block_bytes;
+	}
+out:
+	free(buf);
+}
+
+static int show_journal(int fd, const unsigned char *sb)
+{
+	unsigned int nr = get_le(sb + 206, 2), bucket_sectors = get_le(sb + 194, 2);
+	struct newest best = { 0 };
+
+	if (nr > MAX_KEYS || !bucket_sectors) {
+		fprintf(stderr, "sbedit: not a sane cache superblock\n");
+		return 1;
+	}
+	for (unsigned int i = 0; i < nr; i++)
+		scan_bucket(fd, sb, get_le(sb + JOURNAL_AT + 8 * i, 8), &best);
+	if (!best.count) {
+		fprintf(stderr, "sbedit: no valid jset\n");
+		return 1;
+	}
+	printf("jsets %u\n", best.count);
+	printf("jset_seq %" PRIu64 "\n", best.seq);
+	printf("jset_sector %" PRIu64 "\n", best.sector);
+	printf("jset_bytes %" PRIu64 "\n", best.bytes);
+	printf("jset_keys %" PRIu64 "\n", get_le(best.hdr + 28, 4));
+	printf("last_seq %" PRIu64 "\n", get_le(best.hdr + 32, 8));
+	printf("uuid_sector %" PRIu64 "\n", key_ptr_sector(best.hdr + 40));
+	printf("root_sector %" PRIu64 "\n", key_ptr_sector(best.hdr + 104));
+	printf("root_level %" PRIu64 "\n", get_le(best.hdr + 168, 2));
+	printf("prio_sector %" PRIu64 "\n",
+	       get_le(best.hdr + 176, 8) * bucket_sectors);
+	printf("bucket_sectors %u\n", bucket_sectors);
+	printf("journal_buckets");
+	for (unsigned int i = 0; i < nr; i++)
+		printf(" %" PRIu64, get_le(sb + JOURNAL_AT + 8 * i, 8));
+	putchar('\n');
+	return 0;
+}
+
+/* --- fuzzing: seeded, so a failing case can be replayed --- */
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	/* splitmix64: good enough, and the same on every libc */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A value for a field of 'bits' bits, biased to where parsers break. */
+static uint64_t fuzz_value(unsigned int bits, uint64_t old)
+{
+	uint64_t all = bits >= 64 ? ~0ULL : (1ULL << bits) - 1;
+
+	switch (rng() % 7) {
+	case 0: return 0;
+	case 1: return 1;
+	case 2: return all;
+	case 3: return (1ULL << (rng() % bits)) & all;
+	case 4: return (old + 1) & all;
+	case 5: return (old - 1) & all;
+	default: return rng() & all;
+	}
+}
+
+/* Fields of a cache superblock worth fuzzing (not csum, magic, label). */
+static const char *const fuzz_fields[] = {
+	"version", "flags", "replacement", "seq", "feature_compat",
+	"feature_incompat", "feature_ro_compat", "nbuckets", "block_size",
+	"bucket_size", "nr_in_set", "nr_this_dev", "first_bucket", "keys",
+	"journal0", "journal1", "bucket_size_hi", "offset",
+};
+
+static void fuzz(unsigned char *sb, uint64_t seed)
+{
+	size_t nf = sizeof(fuzz_fields) / sizeof(fuzz_fields[0]);
+	unsigned int edits;
+
+	rng_state = seed;
+	edits = 1 + rng() % 3;
+	while (edits--) {
+		const char *name = fuzz_fields[rng() % nf];
+		const struct field *f = find_field(name, strlen(name));
+		unsigned int bits = f->kind == BITS ? f->nbits : 8 * f->width;
+		uint64_t old = get_le(sb + f->off, f->width), v, mask;
+
+		if (f->kind == BITS)
+			old = (old >> f->shift) & ((1ULL << bits) - 1);
+		v = fuzz_value(bits, old);
+		printf("%s=%" PRIu64 "\n", name, v);
+		if (f->kind == NUM) {
+			put_le(sb + f->off, f->width, v);
+			continue;
+		}
+		mask = ((1ULL << bits) - 1) << f->shift;
+		put_le(sb + f->off, 8,
+		       (get_le(sb + f->off, 8) & ~mask) | (v << f->shift));
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: sbedit DEV --show\n"
 		"       sbedit DEV [--no-csum] field=value ...\n"
+		"       sbedit DEV --journal\n"
+		"       sbedit DEV --fuzz SEED\n"
 		"fields:");
 	for (size_t i = 0; i < NFIELDS; i++)
 		fprintf(stderr, " %s", fields[i].name);
@@ -237,7 +407,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	unsigned char sb[SB_BYTES];
-	int fd, i, keep_csum = 0, showing = 0;
+	int fd, i, keep_csum = 0, showing = 0, journal = 0, fuzzing = 0;
+	uint64_t seed = 0;
 
 	if (argc < 3)
 		usage();
@@ -246,9 +417,14 @@ int main(int argc, char **argv)
 			showing = 1;
 		else if (!strcmp(argv[i], "--no-csum"))
 			keep_csum = 1;
+		else if (!strcmp(argv[i], "--journal"))
+			journal = 1;
+		else if (!strcmp(argv[i], "--fuzz") && i + 1 < argc &&
+			 !parse_u64(argv[i + 1], &seed))
+			fuzzing = 1;
 	}
 
-	fd = open(argv[1], showing ? O_RDONLY : O_RDWR);
+	fd = open(argv[1], showing || journal ? O_RDONLY : O_RDWR);
 	if (fd < 0) {
 		perror(argv[1]);
 		return 1;
@@ -261,13 +437,17 @@ int main(int argc, char **argv)
 		show(sb);
 		return 0;
 	}
+	if (journal)
+		return show_journal(fd, sb);
 
-	for (i = 2; i < argc; i++) {
+	for (i = 2; i < argc && !fuzzing; i++) {
 		if (!strcmp(argv[i], "--no-csum"))
 			continue;
 		if (apply(sb, argv[i]))
 			return 2;
 	}
+	if (fuzzing)
+		fuzz(sb, seed);
 	if (!keep_csum)
 		put_le(sb, 8, sb_csum(sb));
 
