@@ -26,6 +26,7 @@
 #include "bcache.h"
 #include "btree.h"
 
+#include <kunit/visibility.h>
 #include <linux/delay.h>
 #include <linux/hash.h>
 #include <linux/prefetch.h>
@@ -94,20 +95,21 @@ static bool write_locks_level(const struct btree_op *op, int level)
 
 /* ---- Checksums ---- */
 
-/* Version 1 sets: crc64 seeded with the node's first pointer. */
-static u64 bset_csum_v1(const struct btree *b, const struct bset *i)
+/*
+ * Version 1 sets: crc64 seeded with the first pointer word of the node's
+ * key, so that a set read from the wrong bucket fails even if it is intact.
+ */
+static u64 bset_csum_seeded(u64 seed, const struct bset *i)
 {
 	const void *from = (const void *)i + sizeof(i->csum);
 	const void *to = bset_bkey_last(i);
 
-	return ~crc64_be(le64_to_cpu(b->key.ptr[0]), from, to - from);
+	return ~crc64_be(seed, from, to - from);
 }
 
-static u64 bset_expected_csum(const struct btree *b, const struct bset *i)
+static u64 bset_csum_v1(const struct btree *b, const struct bset *i)
 {
-	if (!le32_to_cpu(i->version))
-		return bch_csum_range(i, bset_bkey_last(i));
-	return bset_csum_v1(b, i);
+	return bset_csum_seeded(le64_to_cpu(b->key.ptr[0]), i);
 }
 
 /* ---- Completing a write: journal pin and blocked prios ---- */
@@ -180,73 +182,155 @@ static bool bset_keys_fit(const struct bset *i)
 	return k == end;
 }
 
-/* Why the set @i of @b, found at the write position, is unusable. */
-static const char *bset_header_problem(struct btree *b, struct bset *i)
+static const struct bset *node_set_at(const struct bch_node_geometry *g,
+				      const void *node, unsigned int block)
 {
-	struct cache_set *c = b->c;
-	size_t blocks;
-
-	if (le32_to_cpu(i->version) > BCACHE_BSET_VERSION)
-		return "unsupported bset version";
-
-	blocks = set_blocks(i, node_block_bytes(b));
-	if (b->written + blocks > btree_blocks(b))
-		return "bad btree header";
-
-	if (le64_to_cpu(i->magic) != bset_magic(&c->cache->sb))
-		return "bad magic";
-
-	if (le64_to_cpu(i->csum) != bset_expected_csum(b, i))
-		return "bad checksum";
-
-	/* Only a fresh node's first write may be empty. */
-	if (i != btree_bset_first(b) && !bset_u64s(i))
-		return "empty set";
-
-	if (!bset_keys_fit(i))
-		return "bad key length";
-
-	return NULL;
+	return node + (size_t)block * g->block_bytes;
 }
 
 /*
- * Walk the sets of the node log: one after another, each block aligned,
- * for as long as they carry the first set's seq. Pushes each onto @iter.
- * Returns NULL, or the reason and (in *@where) the offending set.
+ * Do the keys of @i, a set starting @block blocks into the node, end
+ * before the node does? Counted in words rather than in blocks so that a
+ * huge count from disk cannot overflow the sum.
  */
-static const char *collect_bsets(struct btree *b, struct btree_iter *iter,
-				 struct bset **where)
+static bool bset_fits_node(const struct bch_node_geometry *g,
+			   const struct bset *i, unsigned int block)
 {
-	struct bset *first = btree_bset_first(b), *i = first;
+	size_t room = g->node_bytes - (size_t)block * g->block_bytes;
+
+	return bset_u64s(i) <= (room - sizeof(*i)) / sizeof(u64);
+}
+
+static bool bset_csum_ok(const struct bch_node_geometry *g,
+			 const struct bset *i)
+{
+	u64 want;
+
+	if (le32_to_cpu(i->version))
+		want = bset_csum_seeded(g->csum_seed, i);
+	else
+		want = bch_csum_range(i, bset_bkey_last(i));
+	return le64_to_cpu(i->csum) == want;
+}
+
+/*
+ * Why the set @i at @block of the node log is unusable, or NULL. The
+ * order matters: nothing past the header is read before the header says
+ * the set lies within the node.
+ */
+static const char *bset_problem(const struct bch_node_geometry *g,
+				const struct bset *i, unsigned int block)
+{
+	if (le32_to_cpu(i->version) > BCACHE_BSET_VERSION)
+		return "unsupported bset version";
+	if (!bset_fits_node(g, i, block))
+		return "bad btree header";
+	if (le64_to_cpu(i->magic) != g->magic)
+		return "bad magic";
+	if (!bset_csum_ok(g, i))
+		return "bad checksum";
+	/* Only a fresh node's first write may be empty. */
+	if (block && !bset_u64s(i))
+		return "empty set";
+	if (!bset_keys_fit(i))
+		return "bad key length";
+	return NULL;
+}
+
+/* Can a node of geometry @g be verified in a buffer of @bytes at @buf? */
+static const char *node_geometry_problem(const struct bch_node_geometry *g,
+					 const void *buf, size_t bytes)
+{
+	if (g->block_bytes < sizeof(struct bset) ||
+	    !is_power_of_2(g->block_bytes))
+		return "bad block size";
+	if (!g->node_bytes || g->node_bytes % g->block_bytes)
+		return "bad btree key size";
+	if (bytes < g->node_bytes)
+		return "node buffer too short";
+	if (!IS_ALIGNED((unsigned long)buf, sizeof(u64)))
+		return "misaligned node buffer";
+	return NULL;
+}
+
+static int node_verdict(struct bch_node_verdict *v, unsigned int block,
+			const char *why, int err)
+{
+	v->bad_block = block;
+	v->reason = why;
+	return err;
+}
+
+/**
+ * bch_btree_node_verify - check the log of bsets of a node read from disk
+ * @g: what the node must match: the set's magic, the checksum seed, sizes
+ * @buf: the node as read, u64 aligned
+ * @bytes: size of @buf; at least @g->node_bytes
+ * @v: out: blocks of valid sets (what is on disk), and on failure the
+ *     block of the offending set and why
+ *
+ * A node is a log: sets one after another, block aligned, each written
+ * once, all carrying the seq of the first. The log ends at the first
+ * block that does not carry that seq; a set of this node further on
+ * means a write in between got lost. Whether the keys themselves are
+ * valid is for the sort to decide, which drops the bad ones.
+ *
+ * Return: 0; -EIO if the contents are bad; -EINVAL if @g or @buf cannot
+ * describe a node at all.
+ */
+VISIBLE_IF_KUNIT int bch_btree_node_verify(const struct bch_node_geometry *g,
+					   const void *buf, size_t bytes,
+					   struct bch_node_verdict *v)
+{
+	unsigned int blocks, at = 0;
+	const struct bset *first = buf, *i;
 	const char *why;
 
-	*where = first;
+	v->written = 0;
+	why = node_geometry_problem(g, buf, bytes);
+	if (why)
+		return node_verdict(v, 0, why, -EINVAL);
+
 	if (!first->seq)
-		return "bad btree header";
+		return node_verdict(v, 0, "bad btree header", -EIO);
 
-	while (b->written < btree_blocks(b) && i->seq == first->seq) {
-		*where = i;
-		why = bset_header_problem(b, i);
+	blocks = g->node_bytes / g->block_bytes;
+	for (i = first; at < blocks && i->seq == first->seq;
+	     i = node_set_at(g, buf, at)) {
+		why = bset_problem(g, i, at);
 		if (why)
-			return why;
+			return node_verdict(v, at, why, -EIO);
+		at += set_blocks(i, g->block_bytes);
+		v->written = at;
+	}
 
-		bch_btree_iter_push(iter, bset_start(i), bset_bkey_last(i));
-		b->written += set_blocks(i, node_block_bytes(b));
+	for (; at < blocks; at++)
+		if (node_set_at(g, buf, at)->seq == first->seq)
+			return node_verdict(v, at, "corrupted btree", -EIO);
+
+	return node_verdict(v, 0, NULL, 0);
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_btree_node_verify);
+
+static void node_geometry(struct btree *b, struct bch_node_geometry *g)
+{
+	g->magic = bset_magic(&b->c->cache->sb);
+	g->csum_seed = le64_to_cpu(b->key.ptr[0]);
+	g->block_bytes = node_block_bytes(b);
+	g->node_bytes = KEY_SIZE(&b->key) << SECTOR_SHIFT;
+}
+
+/* Hand the sets of the first @blocks blocks, verified, to @iter. */
+static void push_node_sets(struct btree *b, struct btree_iter *iter,
+			   unsigned int blocks)
+{
+	struct bset *i;
+
+	for (b->written = 0; b->written < blocks;
+	     b->written += set_blocks(i, node_block_bytes(b))) {
 		i = next_write_pos(b);
+		bch_btree_iter_push(iter, bset_start(i), bset_bkey_last(i));
 	}
-
-	/*
-	 * A set of this node further on, past one that did not match, means
-	 * a write in between got lost: the log has a hole.
-	 */
-	for (; bset_sector_offset(&b->keys, i) < KEY_SIZE(&b->key);
-	     i = (void *)i + node_block_bytes(b)) {
-		*where = i;
-		if (i->seq == first->seq)
-			return "corrupted btree";
-	}
-
-	return NULL;
 }
 
 /**
@@ -259,34 +343,36 @@ static const char *collect_bsets(struct btree *b, struct btree_iter *iter,
 void bch_btree_node_read_done(struct btree *b)
 {
 	struct cache_set *c = b->c;
+	struct bch_node_geometry g;
+	struct bch_node_verdict v;
 	struct btree_iter *iter;
-	struct bset *where;
-	const char *why;
+	struct bset *first = btree_bset_first(b);
+
+	node_geometry(b, &g);
+	if (bch_btree_node_verify(&g, first, btree_keys_bytes(&b->keys), &v)) {
+		b->written = v.written;
+		node_read_failed(b, (void *)first +
+				 (size_t)v.bad_block * g.block_bytes, v.reason);
+		return;
+	}
 
 	iter = mempool_alloc(&c->fill_iter, GFP_NOIO);
 	bch_btree_iter_init(iter, &b->keys, node_max_disk_sets(c));
-
-	why = collect_bsets(b, iter, &where);
-	if (why)
-		goto fail;
+	push_node_sets(b, iter, v.written);
 
 	/* Merges the sets, dropping invalid keys and resolving overlaps. */
 	bch_btree_sort_and_fix_extents(&b->keys, iter, &c->sort);
+	mempool_free(iter, &c->fill_iter);
 
-	where = btree_bset_first(b);
-	why = "short btree key";
 	if (b->keys.set[0].size &&
-	    bkey_cmp(&b->key, bset_tree_end(&b->keys.set[0])) < 0)
-		goto fail;
+	    bkey_cmp(&b->key, bset_tree_end(&b->keys.set[0])) < 0) {
+		node_read_failed(b, btree_bset_first(b), "short btree key");
+		return;
+	}
 
 	if (b->written < btree_blocks(b))
 		bch_bset_init_next(&b->keys, next_write_pos(b),
 				   bset_magic(&c->cache->sb));
-	mempool_free(iter, &c->fill_iter);
-	return;
-fail:
-	node_read_failed(b, where, why);
-	mempool_free(iter, &c->fill_iter);
 }
 
 static void node_read_endio(struct bio *bio)
@@ -678,14 +764,8 @@ static void node_unhash(struct btree *b)
 static int node_lock_order(const struct lockdep_map *l,
 			   const struct lockdep_map *r)
 {
-	const struct btree *x = container_of(l, struct btree, lock.dep_map);
-	const struct btree *y = container_of(r, struct btree, lock.dep_map);
-	s64 d;
-
-	if (x->level != y->level)
-		return x->level > y->level ? -1 : 1;
-	d = bkey_cmp(&x->key, &y->key);
-	return d < 0 ? -1 : d > 0;
+	return btree_node_lock_cmp(container_of(l, struct btree, lock.dep_map),
+				   container_of(r, struct btree, lock.dep_map));
 }
 #endif
 
@@ -1428,16 +1508,21 @@ static bool node_insert_front(struct btree *b, struct bkey *k,
 	return node_insert_one(b, &front.key, replace_key);
 }
 
-/* Room left in the open set, keeping space for an extent being split. */
-static size_t node_insert_room(struct btree *b)
+/*
+ * Words of keys the open set of @keys can still take: what the node has
+ * left, less, in a leaf, room for one extent an overlapping insert may
+ * cut in two. An insert that does not fit splits the node.
+ */
+VISIBLE_IF_KUNIT size_t bch_btree_insert_room(struct btree_keys *keys)
 {
-	long room = bch_btree_keys_u64s_remaining(&b->keys);
+	long room = bch_btree_keys_u64s_remaining(keys);
 
-	if (b->keys.ops->is_extents)
+	if (keys->ops->is_extents)
 		room -= KEY_MAX_U64S;
 
 	return max(room, 0L);
 }
+EXPORT_SYMBOL_IF_KUNIT(bch_btree_insert_room);
 
 /*
  * Move keys from the front of @keys into @b while they fit and lie in
@@ -1456,7 +1541,7 @@ static bool node_take_keys(struct btree *b, struct btree_op *op,
 	while (!bch_keylist_empty(keys)) {
 		struct bkey *k = keys->keys;
 
-		if (bkey_u64s(k) > node_insert_room(b))
+		if (bkey_u64s(k) > bch_btree_insert_room(&b->keys))
 			break;
 
 		if (bkey_cmp(k, &b->key) > 0) {
@@ -1490,22 +1575,49 @@ static bool node_take_keys(struct btree *b, struct btree_op *op,
 }
 
 /*
- * Move the upper 2/5 of @n1's keys (one set, not yet indexed, so found
- * by walking) into the empty @n2; @n1 now ends at its new last key.
+ * Where the set @i of a node being split is cut: the word offset of the
+ * last key that stays in the left node, the first key at or past 3/5 of
+ * the words. The left node keeps the bigger part, since keys inserted
+ * in order (the common case) go on landing on the right.
+ */
+VISIBLE_IF_KUNIT unsigned int bch_btree_split_pivot(const struct bset *i)
+{
+	const u64 *words = (const u64 *)bset_start(i);
+	unsigned int mark = bset_u64s(i) * 3 / 5, at = 0;
+
+	while (at < mark)
+		at += bkey_u64s((const struct bkey *)(words + at));
+	return at;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_btree_split_pivot);
+
+/*
+ * Does a node whose keys, compacted into the one set @i, still fill more
+ * than 4/5 of its @node_blocks need two nodes? Less full, a rewrite into
+ * one node is enough and leaves it room to grow.
+ */
+VISIBLE_IF_KUNIT bool bch_btree_split_needs_two(const struct bset *i,
+						unsigned int block_bytes,
+						unsigned int node_blocks)
+{
+	return set_blocks(i, block_bytes) > node_blocks * 4 / 5;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_btree_split_needs_two);
+
+/*
+ * Move the keys past the pivot of @n1 (one set, not yet indexed) into
+ * the empty @n2; @n1 now ends at the pivot key.
  */
 static void split_keys(struct btree *n1, struct btree *n2)
 {
 	struct bset *left = btree_bset_first(n1);
 	struct bset *right = btree_bset_first(n2);
-	unsigned int total = bset_u64s(left), kept = 0;
-	struct bkey *last;
+	unsigned int total = bset_u64s(left);
+	unsigned int pivot = bch_btree_split_pivot(left);
+	struct bkey *last = bset_bkey_idx(left, pivot);
+	unsigned int kept = pivot + bkey_u64s(last);
 
-	while (kept < total * 3 / 5)
-		kept += bkey_u64s(bset_bkey_idx(left, kept));
-
-	last = bset_bkey_idx(left, kept);
 	bkey_copy_key(&n1->key, last);
-	kept += bkey_u64s(last);
 
 	bset_set_u64s(right, total - kept);
 	bset_set_u64s(left, kept);
@@ -1614,8 +1726,8 @@ static int btree_split(struct btree *b, struct btree_op *op,
 	if (IS_ERR(n1))
 		return split_error(b, n1, n2, n3);
 
-	two = set_blocks(btree_bset_first(n1), node_block_bytes(n1)) >
-	      btree_blocks(b) * 4 / 5;
+	two = bch_btree_split_needs_two(btree_bset_first(n1),
+					node_block_bytes(n1), btree_blocks(b));
 
 	if (two) {
 		n2 = node_alloc(c, op, b->level, b->parent);
@@ -1692,7 +1804,7 @@ int bch_btree_insert_node(struct btree *b, struct btree_op *op,
 	mutex_lock(&b->write_lock);
 	node_reopen_after_write(b);
 
-	if (bch_keylist_nkeys(keys) <= node_insert_room(b)) {
+	if (bch_keylist_nkeys(keys) <= bch_btree_insert_room(&b->keys)) {
 		WARN_ON_ONCE(next_write_pos(b) != btree_bset_last(b));
 
 		if (node_take_keys(b, op, keys, replace_key)) {

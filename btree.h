@@ -163,6 +163,22 @@ static inline void bch_btree_op_init(struct btree_op *op, int write_lock_level)
 }
 
 /*
+ * The order two nodes are locked in: higher levels first, then by key
+ * within a level. Negative if @l must be locked before @r, 0 if they are
+ * the same node.
+ */
+static inline int btree_node_lock_cmp(const struct btree *l,
+				      const struct btree *r)
+{
+	s64 d;
+
+	if (l->level != r->level)
+		return l->level > r->level ? -1 : 1;
+	d = bkey_cmp(&l->key, &r->key);
+	return d < 0 ? -1 : d > 0;
+}
+
+/*
  * Nodes are locked top down and, within a level, left to right (gc holds
  * several siblings). All node locks share one lockdep class whose
  * comparator (node_lock_order() in btree.c) knows that order, so no
@@ -210,6 +226,35 @@ void bch_cannibalize_unlock(struct cache_set *c);
 void bch_btree_node_read_done(struct btree *b);
 void bch_btree_node_write(struct btree *b, struct closure *parent);
 void __bch_btree_node_write(struct btree *b, struct closure *parent);
+
+/*
+ * What verifying a node read from disk needs to know; all of it comes
+ * from the cache set's superblock and the node's key.
+ */
+struct bch_node_geometry {
+	u64		magic;		/* bset_magic() of the set */
+	u64		csum_seed;	/* first pointer word of the node's key */
+	unsigned int	block_bytes;
+	unsigned int	node_bytes;	/* KEY_SIZE() of the node's key */
+};
+
+/* The outcome of bch_btree_node_verify(). */
+struct bch_node_verdict {
+	unsigned int	written;	/* blocks of valid sets */
+	unsigned int	bad_block;	/* where the offending set starts */
+	const char	*reason;	/* NULL if the node passed */
+};
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Pure pieces of node reading and splitting, for tests/btree_test.c. */
+int bch_btree_node_verify(const struct bch_node_geometry *g,
+			  const void *buf, size_t bytes,
+			  struct bch_node_verdict *v);
+size_t bch_btree_insert_room(struct btree_keys *keys);
+unsigned int bch_btree_split_pivot(const struct bset *i);
+bool bch_btree_split_needs_two(const struct bset *i, unsigned int block_bytes,
+			       unsigned int node_blocks);
+#endif
 
 /* Insert @keys (journaled with @journal_ref) up to @replace_key's version. */
 int bch_btree_insert(struct cache_set *c, struct keylist *keys,

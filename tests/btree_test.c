@@ -1,0 +1,630 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the pure decisions of btree.c: whether a node read from
+ * disk is sound (bch_btree_node_verify()), when an insert no longer fits
+ * and a node must split, where it is cut, and the order nodes are locked
+ * in.
+ *
+ * The verifier is fed the leaf the kernel's own bcache wrote
+ * (tests/btree_vectors.h; tests/vectors_test.c decodes its keys), laid
+ * out in a node buffer of the size its key gives, as a read would leave
+ * it. It must pass as is; each case below then damages one thing and
+ * expects the errno, the reason and the block that bch_btree_node_read_done()
+ * would report. No cache set is built and nothing does I/O.
+ */
+
+#include <kunit/test.h>
+#include <linux/crc64.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "../bcache.h"
+#include "../btree.h"
+#include "../extents.h"
+#include "btree_vectors.h"
+
+/* make-bcache's default block size on the captured set: one sector. */
+#define VEC_BLOCK_BYTES		512
+
+/* The captured node, in a buffer as a read of the whole node fills it. */
+struct vec_node {
+	struct bch_node_geometry	geo;
+	void				*buf;
+	size_t				bytes;
+};
+
+static struct bset *vec_set_at(struct vec_node *n, unsigned int block)
+{
+	return n->buf + (size_t)block * n->geo.block_bytes;
+}
+
+static struct vec_node *vec_node_load(struct kunit *test)
+{
+	struct vec_node *n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	struct bkey *root = kunit_kmalloc(test, sizeof(btree_vec_root_key),
+					  GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	KUNIT_ASSERT_NOT_NULL(test, root);
+	memcpy(root, btree_vec_root_key, sizeof(btree_vec_root_key));
+
+	n->geo.magic = BTREE_VEC_SET_MAGIC ^ BSET_MAGIC;
+	n->geo.csum_seed = le64_to_cpu(root->ptr[0]);
+	n->geo.block_bytes = VEC_BLOCK_BYTES;
+	n->geo.node_bytes = KEY_SIZE(root) << SECTOR_SHIFT;
+	KUNIT_ASSERT_GE(test, n->geo.node_bytes, sizeof(btree_vec_leaf));
+
+	n->bytes = n->geo.node_bytes;
+	n->buf = kunit_kzalloc(test, n->bytes, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, n->buf);
+	memcpy(n->buf, btree_vec_leaf, sizeof(btree_vec_leaf));
+	return n;
+}
+
+/* Recompute the version 1 checksum of @i after a deliberate edit. */
+static void vec_reseal(struct vec_node *n, struct bset *i)
+{
+	const u8 *from = (const u8 *)&i->magic;
+	const u8 *to = (const u8 *)bset_bkey_last(i);
+
+	i->csum = cpu_to_le64(~crc64_be(n->geo.csum_seed, from, to - from));
+}
+
+/*
+ * Write a second set at @block as a later write of the node would: the
+ * node's magic, @seq, and one key (a copy of the leaf's first).
+ */
+static struct bset *vec_append(struct vec_node *n, unsigned int block,
+			       __le64 seq)
+{
+	struct bset *first = vec_set_at(n, 0), *i = vec_set_at(n, block);
+	const struct bkey *k = bset_start(first);
+
+	memset(i, 0, n->geo.block_bytes);
+	i->magic = first->magic;
+	i->seq = seq;
+	i->version = first->version;
+	memcpy(bset_start(i), k, bkey_bytes(k));
+	bset_set_u64s(i, bkey_u64s(k));
+	vec_reseal(n, i);
+	return i;
+}
+
+/* ---- The captured node as it is ---- */
+
+static void verify_captured_node(struct kunit *test)
+{
+	struct vec_node *n = vec_node_load(test);
+	struct bch_node_verdict v;
+
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), 0);
+	KUNIT_EXPECT_NULL(test, v.reason);
+	/* 32 header bytes and 15 words: one 512-byte block. */
+	KUNIT_EXPECT_EQ(test, v.written, 1);
+}
+
+/* The verifier reads only; the caller sorts the very bytes it checked. */
+static void verify_leaves_node_alone(struct kunit *test)
+{
+	struct vec_node *n = vec_node_load(test);
+	struct bch_node_verdict v;
+
+	bch_btree_node_verify(&n->geo, n->buf, n->bytes, &v);
+	KUNIT_EXPECT_MEMEQ(test, n->buf, btree_vec_leaf,
+			   sizeof(btree_vec_leaf));
+}
+
+/* A node a later write appended to: the log spans both sets. */
+static void verify_two_writes(struct kunit *test)
+{
+	struct vec_node *n = vec_node_load(test);
+	struct bch_node_verdict v;
+
+	vec_append(n, 1, vec_set_at(n, 0)->seq);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), 0);
+	KUNIT_EXPECT_EQ(test, v.written, 2);
+}
+
+/*
+ * A stale set of the bucket's previous node (another seq) right after
+ * the log is where the log ends, not a fault.
+ */
+static void verify_stale_set_ends_log(struct kunit *test)
+{
+	struct vec_node *n = vec_node_load(test);
+	struct bch_node_verdict v;
+
+	vec_append(n, 1, cpu_to_le64(0x1234));
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), 0);
+	KUNIT_EXPECT_EQ(test, v.written, 1);
+}
+
+/* Version 0 sets (old bcache) carry the plain, unseeded checksum. */
+static void verify_version_zero(struct kunit *test)
+{
+	struct vec_node *n = vec_node_load(test);
+	struct bset *i = vec_set_at(n, 0);
+	struct bch_node_verdict v;
+
+	i->version = 0;
+	i->csum = cpu_to_le64(bch_csum_range(i, bset_bkey_last(i)));
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), 0);
+	KUNIT_EXPECT_EQ(test, v.written, 1);
+}
+
+/* A set may run up to the very end of the node, not a word further. */
+static void verify_set_at_node_end(struct kunit *test)
+{
+	struct vec_node *n = vec_node_load(test);
+	struct bset *i = vec_set_at(n, 0);
+	unsigned int most = (n->geo.node_bytes - sizeof(*i)) / sizeof(u64);
+	struct bch_node_verdict v;
+
+	/*
+	 * The words past the captured keys are zero: empty keys of two
+	 * words. A key with a pointer, three, evens out an odd remainder.
+	 */
+	if ((most - bset_u64s(i)) % 2)
+		SET_KEY_PTRS(bset_bkey_last(i), 1);
+	bset_set_u64s(i, most);
+	vec_reseal(n, i);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), 0);
+	KUNIT_EXPECT_EQ(test, v.written, n->geo.node_bytes / VEC_BLOCK_BYTES);
+
+	/* Not resealed: the checksum would read past the node buffer. */
+	bset_set_u64s(i, most + 1);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), -EIO);
+	KUNIT_EXPECT_STREQ(test, v.reason, "bad btree header");
+}
+
+/* ---- One fault at a time ---- */
+
+struct node_fault {
+	const char	*name;
+	void		(*damage)(struct vec_node *n);
+	int		err;
+	const char	*reason;
+	unsigned int	bad_block;
+};
+
+static void damage_magic(struct vec_node *n)
+{
+	vec_set_at(n, 0)->magic ^= cpu_to_le64(1);
+}
+
+/* Another cache set's node: its magic, sealed with its own checksum. */
+static void damage_foreign_set(struct vec_node *n)
+{
+	struct bset *i = vec_set_at(n, 0);
+
+	i->magic = cpu_to_le64(BSET_MAGIC ^ 0x0123456789abcdefULL);
+	vec_reseal(n, i);
+}
+
+static void damage_key_byte(struct vec_node *n)
+{
+	((u8 *)bset_start(vec_set_at(n, 0)))[20] ^= 0x40;
+}
+
+static void damage_csum(struct vec_node *n)
+{
+	vec_set_at(n, 0)->csum ^= cpu_to_le64(1ULL << 63);
+}
+
+/* Read from the wrong place: the pointer seeding the checksum differs. */
+static void damage_seed(struct vec_node *n)
+{
+	n->geo.csum_seed ^= 1ULL << 20;
+}
+
+static void damage_version(struct vec_node *n)
+{
+	vec_set_at(n, 0)->version = cpu_to_le32(BCACHE_BSET_VERSION + 1);
+}
+
+/* Claimed version 0, but sealed as version 1. */
+static void damage_version_zero(struct vec_node *n)
+{
+	vec_set_at(n, 0)->version = 0;
+}
+
+/*
+ * Left with its old checksum: the size must be refused before anything
+ * past the header is read, the checksum included.
+ */
+static void damage_keys_past_node(struct vec_node *n)
+{
+	bset_set_u64s(vec_set_at(n, 0), U32_MAX);
+}
+
+/* The last key claims more pointers than the set has words for. */
+static void damage_key_overruns_set(struct vec_node *n)
+{
+	struct bset *i = vec_set_at(n, 0);
+	struct bkey *k = bset_start(i), *last = k;
+
+	for (; k < bset_bkey_last(i); k = bkey_next(k))
+		last = k;
+	SET_KEY_PTRS(last, KEY_PTRS(last) + 1);
+	vec_reseal(n, i);
+}
+
+static void damage_second_set_csum(struct vec_node *n)
+{
+	struct bset *i = vec_append(n, 1, vec_set_at(n, 0)->seq);
+
+	i->csum ^= cpu_to_le64(1);
+}
+
+/*
+ * The first set spans all but the last block, the second one two blocks.
+ * (The first ends a word short of its last block, so that the zero words
+ * past the captured keys come out as whole empty keys.)
+ */
+static void damage_second_set_past_node(struct vec_node *n)
+{
+	unsigned int last = n->geo.node_bytes / n->geo.block_bytes - 1;
+	struct bset *i = vec_set_at(n, 0);
+
+	bset_set_u64s(i, (last * n->geo.block_bytes - sizeof(*i)) /
+		      sizeof(u64) - 1);
+	vec_reseal(n, i);
+	/* Not resealed, as it would have to read past the node. */
+	i = vec_append(n, last, vec_set_at(n, 0)->seq);
+	bset_set_u64s(i, n->geo.block_bytes / sizeof(u64));
+}
+
+/* Only a node's first write may be empty. */
+static void damage_second_set_empty(struct vec_node *n)
+{
+	struct bset *i = vec_append(n, 1, vec_set_at(n, 0)->seq);
+
+	bset_set_u64s(i, 0);
+	vec_reseal(n, i);
+}
+
+/* A lost write: a set of this node past one that is not. */
+static void damage_hole_in_log(struct vec_node *n)
+{
+	vec_append(n, 1, cpu_to_le64(0x1234));
+	vec_append(n, 2, vec_set_at(n, 0)->seq);
+}
+
+/* Seq 0 is never a written node's: a bucket of zeroes. */
+static void damage_zeroed_node(struct vec_node *n)
+{
+	memset(n->buf, 0, n->bytes);
+}
+
+static void damage_zero_length(struct vec_node *n)
+{
+	n->geo.node_bytes = 0;
+}
+
+static void damage_truncated_buffer(struct vec_node *n)
+{
+	n->bytes = n->geo.node_bytes - n->geo.block_bytes;
+}
+
+static void damage_odd_node_size(struct vec_node *n)
+{
+	n->geo.node_bytes -= SECTOR_SIZE / 2;
+}
+
+static void damage_block_size(struct vec_node *n)
+{
+	n->geo.block_bytes = 3 * SECTOR_SIZE;
+}
+
+static const struct node_fault node_faults[] = {
+	{ "bad magic", damage_magic, -EIO, "bad magic", 0 },
+	{ "other cache set", damage_foreign_set, -EIO, "bad magic", 0 },
+	{ "flipped key byte", damage_key_byte, -EIO, "bad checksum", 0 },
+	{ "flipped csum bit", damage_csum, -EIO, "bad checksum", 0 },
+	{ "wrong bucket", damage_seed, -EIO, "bad checksum", 0 },
+	{ "version 2", damage_version, -EIO, "unsupported bset version", 0 },
+	{ "version 0, v1 csum", damage_version_zero, -EIO, "bad checksum", 0 },
+	{ "keys past node", damage_keys_past_node, -EIO, "bad btree header",
+	  0 },
+	{ "key past set", damage_key_overruns_set, -EIO, "bad key length", 0 },
+	{ "2nd set csum", damage_second_set_csum, -EIO, "bad checksum", 1 },
+	/* The captured node's key gives it 512 sectors: 512 blocks. */
+	{ "2nd set past node", damage_second_set_past_node, -EIO,
+	  "bad btree header", 511 },
+	{ "2nd set empty", damage_second_set_empty, -EIO, "empty set", 1 },
+	{ "seq after a hole", damage_hole_in_log, -EIO, "corrupted btree", 2 },
+	{ "zeroed node", damage_zeroed_node, -EIO, "bad btree header", 0 },
+	{ "zero-length node", damage_zero_length, -EINVAL,
+	  "bad btree key size", 0 },
+	{ "partial block node", damage_odd_node_size, -EINVAL,
+	  "bad btree key size", 0 },
+	{ "truncated buffer", damage_truncated_buffer, -EINVAL,
+	  "node buffer too short", 0 },
+	{ "block size 3 sectors", damage_block_size, -EINVAL,
+	  "bad block size", 0 },
+};
+
+static void node_fault_desc(const struct node_fault *f, char *desc)
+{
+	strscpy(desc, f->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(node_fault, node_faults, node_fault_desc);
+
+static void verify_fault(struct kunit *test)
+{
+	const struct node_fault *f = test->param_value;
+	struct vec_node *n = vec_node_load(test);
+	struct bch_node_verdict v;
+	int err;
+
+	f->damage(n);
+	err = bch_btree_node_verify(&n->geo, n->buf, n->bytes, &v);
+	KUNIT_EXPECT_EQ(test, err, f->err);
+	KUNIT_ASSERT_NOT_NULL(test, v.reason);
+	KUNIT_EXPECT_STREQ(test, v.reason, f->reason);
+	KUNIT_EXPECT_EQ(test, v.bad_block, f->bad_block);
+}
+
+/* ---- Splitting ---- */
+
+/*
+ * A set of keys with the given numbers of pointers (a key is two words
+ * plus one per pointer), as a node being split holds them: one set.
+ */
+static struct bset *keys_set(struct kunit *test, const u8 *ptrs,
+			     unsigned int nr)
+{
+	struct bset *i = kunit_kzalloc(test, sizeof(*i) +
+				       nr * BKEY_PAD * sizeof(u64),
+				       GFP_KERNEL);
+	unsigned int n;
+
+	KUNIT_ASSERT_NOT_NULL(test, i);
+	for (n = 0; n < nr; n++) {
+		struct bkey *k = bset_bkey_last(i);
+
+		*k = KEY(1, 8 * (n + 1), 8);
+		SET_KEY_PTRS(k, ptrs[n]);
+		bset_set_u64s(i, bset_u64s(i) + bkey_u64s(k));
+	}
+	return i;
+}
+
+struct split_case {
+	const char	*name;
+	u8		ptrs[16];
+	unsigned int	nr;
+	unsigned int	pivot;		/* word offset of the left's last key */
+	unsigned int	left_keys;
+};
+
+static const struct split_case split_cases[] = {
+	/* 30 words: 3/5 is 18, exactly a key boundary, which stays left. */
+	{ "ten extents", { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, 10, 18, 7 },
+	/* 10 words, mark 6. */
+	{ "five bare keys", { 0, 0, 0, 0, 0 }, 5, 6, 4 },
+	/* 28 words, mark 16, boundaries 0 3 7 10 14 17. */
+	{ "mixed sizes", { 1, 2, 1, 2, 1, 2, 1, 2 }, 8, 17, 6 },
+	/* 39 words, mark 23: the key across it ends at 24, the pivot. */
+	{ "big keys", { 6, 6, 6, 1, 1, 1, 1, 1 }, 8, 24, 4 },
+};
+
+static void split_case_desc(const struct split_case *s, char *desc)
+{
+	strscpy(desc, s->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(split, split_cases, split_case_desc);
+
+static void split_pivot_cases(struct kunit *test)
+{
+	const struct split_case *s = test->param_value;
+	struct bset *i = keys_set(test, s->ptrs, s->nr);
+	unsigned int pivot = bch_btree_split_pivot(i);
+	const struct bkey *k = bset_start(i);
+	unsigned int left = 0;
+
+	KUNIT_EXPECT_EQ(test, pivot, s->pivot);
+
+	/* The pivot is a key boundary, and the keys up to it go left. */
+	while ((const u64 *)k < (const u64 *)bset_start(i) + pivot) {
+		k = bkey_next(k);
+		left++;
+	}
+	KUNIT_EXPECT_PTR_EQ(test, (const u64 *)k,
+			    (const u64 *)bset_start(i) + pivot);
+	KUNIT_EXPECT_EQ(test, left + 1, s->left_keys);
+}
+
+/*
+ * Whatever the keys, the pivot is the first key boundary at or past 3/5
+ * of the words, and a real key: the right node never comes out empty.
+ */
+static void split_pivot_bounds(struct kunit *test)
+{
+	u8 ptrs[64];
+	unsigned int n, nr;
+
+	/* From eight keys on, no single key holds 2/5 of the words. */
+	for (nr = 8; nr <= ARRAY_SIZE(ptrs); nr++) {
+		unsigned int pivot, mark, at = 0, before = 0;
+		struct bset *i;
+
+		for (n = 0; n < nr; n++)
+			ptrs[n] = (n * 7 + nr) % 4;
+		i = keys_set(test, ptrs, nr);
+		mark = bset_u64s(i) * 3 / 5;
+		pivot = bch_btree_split_pivot(i);
+
+		while (at < pivot) {
+			before = at;
+			at += bkey_u64s(bset_bkey_idx(i, at));
+		}
+		KUNIT_EXPECT_EQ(test, at, pivot);
+		KUNIT_EXPECT_GE(test, pivot, mark);
+		if (pivot)
+			KUNIT_EXPECT_LT(test, before, mark);
+		KUNIT_EXPECT_LT(test,
+				pivot + bkey_u64s(bset_bkey_idx(i, pivot)),
+				bset_u64s(i));
+	}
+}
+
+/*
+ * A node rewritten with the new keys is split only if that one compacted
+ * set would still fill more than 4/5 of it.
+ */
+static void split_needs_two_threshold(struct kunit *test)
+{
+	struct bset *i = kunit_kzalloc(test, sizeof(*i), GFP_KERNEL);
+	const unsigned int bb = 512, blocks = 10;
+	/* Words that make the set exactly 8 blocks (4/5 of 10). */
+	unsigned int eight = (8 * bb - sizeof(*i)) / sizeof(u64);
+
+	KUNIT_ASSERT_NOT_NULL(test, i);
+
+	bset_set_u64s(i, 0);
+	KUNIT_EXPECT_FALSE(test, bch_btree_split_needs_two(i, bb, blocks));
+	bset_set_u64s(i, eight);
+	KUNIT_EXPECT_FALSE(test, bch_btree_split_needs_two(i, bb, blocks));
+	bset_set_u64s(i, eight + 1);
+	KUNIT_EXPECT_TRUE(test, bch_btree_split_needs_two(i, bb, blocks));
+
+	/* The captured node's size: 512 blocks, 409 of them may be used. */
+	bset_set_u64s(i, (409 * bb - sizeof(*i)) / sizeof(u64));
+	KUNIT_EXPECT_FALSE(test, bch_btree_split_needs_two(i, bb, 512));
+	bset_set_u64s(i, bset_u64s(i) + 1);
+	KUNIT_EXPECT_TRUE(test, bch_btree_split_needs_two(i, bb, 512));
+}
+
+/* ---- When an insert no longer fits ---- */
+
+static void keys_free_action(void *p)
+{
+	bch_btree_keys_free(p);
+}
+
+static struct btree_keys *open_node(struct kunit *test,
+				    const struct btree_keys_ops *ops)
+{
+	struct btree_keys *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_EQ(test, bch_btree_keys_alloc(b, 0, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, keys_free_action,
+							b), 0);
+	bch_btree_keys_init(b, ops, NULL);
+	bch_bset_init_next(b, b->set[0].data, BSET_MAGIC);
+	return b;
+}
+
+/*
+ * A leaf keeps room for one more extent (an overlapping insert may cut
+ * one in two); an interior node can use every word.
+ */
+static void insert_room_reserve(struct kunit *test)
+{
+	struct btree_keys *leaf = open_node(test, &bch_extent_keys_ops);
+	struct btree_keys *inner = open_node(test, &bch_btree_keys_ops);
+	size_t words = bch_btree_keys_u64s_remaining(leaf);
+
+	KUNIT_EXPECT_EQ(test, words,
+			(btree_keys_bytes(leaf) - sizeof(struct bset)) /
+			sizeof(u64));
+	KUNIT_EXPECT_EQ(test, bch_btree_insert_room(leaf),
+			words - KEY_MAX_U64S);
+	KUNIT_EXPECT_EQ(test, bch_btree_insert_room(inner),
+			bch_btree_keys_u64s_remaining(inner));
+}
+
+/* Within KEY_MAX_U64S of the end a leaf is full; a split must follow. */
+static void insert_room_full(struct kunit *test)
+{
+	struct btree_keys *leaf = open_node(test, &bch_extent_keys_ops);
+	struct btree_keys *inner = open_node(test, &bch_btree_keys_ops);
+	size_t words = bch_btree_keys_u64s_remaining(leaf);
+	unsigned int used;
+
+	for (used = words - KEY_MAX_U64S - 1; used <= words; used++) {
+		size_t left = words - used;
+
+		bset_set_u64s(leaf->set[0].data, used);
+		bset_set_u64s(inner->set[0].data, used);
+		KUNIT_EXPECT_EQ(test, bch_btree_insert_room(leaf),
+				left > KEY_MAX_U64S ? left - KEY_MAX_U64S : 0);
+		KUNIT_EXPECT_EQ(test, bch_btree_insert_room(inner), left);
+	}
+}
+
+/* ---- Lock order ---- */
+
+static struct btree *bare_node(struct kunit *test, u8 level, u64 end)
+{
+	struct btree *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	b->level = level;
+	b->key = KEY(1, end, 0);
+	return b;
+}
+
+static void lock_order_levels_then_keys(struct kunit *test)
+{
+	struct btree *root = bare_node(test, 2, 100);
+	struct btree *left = bare_node(test, 1, 50);
+	struct btree *right = bare_node(test, 1, 100);
+	struct btree *leaf = bare_node(test, 0, 10);
+
+	/* Higher levels first, whatever the keys. */
+	KUNIT_EXPECT_LT(test, btree_node_lock_cmp(root, left), 0);
+	KUNIT_EXPECT_GT(test, btree_node_lock_cmp(leaf, right), 0);
+	KUNIT_EXPECT_LT(test, btree_node_lock_cmp(right, leaf), 0);
+	/* Siblings left to right. */
+	KUNIT_EXPECT_LT(test, btree_node_lock_cmp(left, right), 0);
+	KUNIT_EXPECT_GT(test, btree_node_lock_cmp(right, left), 0);
+	/* A node and itself are not ordered. */
+	KUNIT_EXPECT_EQ(test, btree_node_lock_cmp(left, left), 0);
+}
+
+/* Keys compare by inode before offset. */
+static void lock_order_inodes(struct kunit *test)
+{
+	struct btree *a = bare_node(test, 0, 1000);
+	struct btree *b = bare_node(test, 0, 8);
+
+	b->key = KEY(2, 8, 0);
+	KUNIT_EXPECT_LT(test, btree_node_lock_cmp(a, b), 0);
+	KUNIT_EXPECT_GT(test, btree_node_lock_cmp(b, a), 0);
+}
+
+static struct kunit_case bcache_btree_cases[] = {
+	KUNIT_CASE(verify_captured_node),
+	KUNIT_CASE(verify_leaves_node_alone),
+	KUNIT_CASE(verify_two_writes),
+	KUNIT_CASE(verify_stale_set_ends_log),
+	KUNIT_CASE(verify_version_zero),
+	KUNIT_CASE(verify_set_at_node_end),
+	KUNIT_CASE_PARAM(verify_fault, node_fault_gen_params),
+	KUNIT_CASE_PARAM(split_pivot_cases, split_gen_params),
+	KUNIT_CASE(split_pivot_bounds),
+	KUNIT_CASE(split_needs_two_threshold),
+	KUNIT_CASE(insert_room_reserve),
+	KUNIT_CASE(insert_room_full),
+	KUNIT_CASE(lock_order_levels_then_keys),
+	KUNIT_CASE(lock_order_inodes),
+	{}
+};
+
+static struct kunit_suite bcache_btree_suite = {
+	.name = "bcache_btree",
+	.test_cases = bcache_btree_cases,
+};
+
+kunit_test_suites(&bcache_btree_suite);
