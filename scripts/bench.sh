@@ -6,7 +6,10 @@
 job=${1:-bench-bdev}
 bash "$REPO/scripts/deps.sh"
 "$REPO/scripts/kernel.sh" perf > /dev/null
-ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf")
+# As a distribution would build it: no KUnit suites, no closure debugging
+# (the kernel's bcache.ko of the perf kernel has neither).
+ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf" \
+	CONFIG_BCACHE_KUNIT_TEST= CONFIG_BCACHE_CLOSURES_DEBUG=)
 logf=$(mktemp)
 trap 'rm -f "$logf"' EXIT
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 1200 "jobs/$job" > /dev/null
