@@ -1019,12 +1019,19 @@ static void cached_dev_detach_finish(struct work_struct *work)
 	struct bcache_device *d = &dc->disk;
 	struct cache_set *c;
 	struct closure cl;
+	bool set_failed;
 
 	mutex_lock(&dc->state_lock);
 
 	mutex_lock(&bch_register_lock);
 	c = d->c;
-	if (!test_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
+	/*
+	 * A set that failed (I/O disabled) is let go of in memory only, as
+	 * upstream does: the backing superblock keeps naming it, so the
+	 * device waits for that set again when registered next time.
+	 */
+	set_failed = test_bit(CACHE_SET_IO_DISABLE, &c->flags);
+	if (!set_failed) {
 		uuid_entry_invalidate(c->uuids + d->id);
 		bch_uuid_write(c);
 	}
@@ -1032,11 +1039,13 @@ static void cached_dev_detach_finish(struct work_struct *work)
 	clear_bit(BCACHE_DEV_DETACHING, &d->flags);
 	mutex_unlock(&bch_register_lock);
 
-	memset(dc->sb.set_uuid, 0, 16);
-	SET_BDEV_STATE(&dc->sb, BDEV_STATE_NONE);
-	closure_init_stack(&cl);
-	bch_write_bdev_super(dc, &cl);
-	closure_sync(&cl);
+	if (!set_failed) {
+		memset(dc->sb.set_uuid, 0, 16);
+		SET_BDEV_STATE(&dc->sb, BDEV_STATE_NONE);
+		closure_init_stack(&cl);
+		bch_write_bdev_super(dc, &cl);
+		closure_sync(&cl);
+	}
 
 	mutex_unlock(&dc->state_lock);
 
