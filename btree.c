@@ -1605,25 +1605,23 @@ VISIBLE_IF_KUNIT bool bch_btree_split_needs_two(const struct bset *i,
 EXPORT_SYMBOL_IF_KUNIT(bch_btree_split_needs_two);
 
 /*
- * Move the keys past the pivot of @n1 (one set, not yet indexed) into
- * the empty @n2; @n1 now ends at the pivot key.
+ * Move the keys past the pivot of @left (one set, not indexed) into the
+ * empty @right. Returns the last key left in @left: its new end.
  */
-static void split_keys(struct btree *n1, struct btree *n2)
+VISIBLE_IF_KUNIT struct bkey *bch_btree_split_bset(struct bset *left,
+						   struct bset *right)
 {
-	struct bset *left = btree_bset_first(n1);
-	struct bset *right = btree_bset_first(n2);
 	unsigned int total = bset_u64s(left);
-	unsigned int pivot = bch_btree_split_pivot(left);
-	struct bkey *last = bset_bkey_idx(left, pivot);
-	unsigned int kept = pivot + bkey_u64s(last);
-
-	bkey_copy_key(&n1->key, last);
+	struct bkey *last = bset_bkey_idx(left, bch_btree_split_pivot(left));
+	unsigned int kept = (u64 *)bkey_next(last) - (u64 *)bset_start(left);
 
 	bset_set_u64s(right, total - kept);
 	bset_set_u64s(left, kept);
 	memcpy(bset_start(right), bset_bkey_last(left),
 	       bset_u64s(right) * sizeof(u64));
+	return last;
 }
+EXPORT_SYMBOL_IF_KUNIT(bch_btree_split_bset);
 
 /*
  * @n1 (write_lock held) has all of @b's keys and the new ones: hand its
@@ -1636,7 +1634,8 @@ static void split_upper_half(struct btree *b, struct btree *n1,
 {
 	/* Two new nodes of one level: lockdep needs telling. */
 	mutex_lock_nested(&n2->write_lock, SINGLE_DEPTH_NESTING);
-	split_keys(n1, n2);
+	bkey_copy_key(&n1->key, bch_btree_split_bset(btree_bset_first(n1),
+						     btree_bset_first(n2)));
 	bkey_copy_key(&n2->key, &b->key);
 	bch_keylist_add(parent_keys, &n2->key);
 	bch_btree_node_write(n2, cl);
@@ -2039,6 +2038,14 @@ int bch_btree_root_recurse(struct cache_set *c, struct btree_op *op,
 	int ret;
 
 	do {
+		/*
+		 * A set whose I/O is disabled can fail every node allocation
+		 * with -EINTR; retrying would spin until the set is gone.
+		 */
+		if (test_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
+			ret = -EIO;
+			break;
+		}
 		ret = root_attempt(c, op, fn, arg);
 		bch_cannibalize_unlock(c);
 		/*

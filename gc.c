@@ -719,14 +719,22 @@ static int gc_recurse(struct btree *b, struct btree_op *op,
 	return ret;
 }
 
-/* gc from the (write-locked) root @b, which the caller unlocks. */
-static int gc_root(struct btree *b, struct btree_op *op,
-		   struct closure *writes, struct gc_stat *gc)
+struct gc_walk_args {
+	struct closure		*writes;
+	struct gc_stat		*gc;
+};
+
+/*
+ * gc from the (write-locked: gc's op locks every level) root @b, which
+ * bch_btree_root_recurse() unlocks.
+ */
+static int gc_root(struct btree *b, struct btree_op *op, void *arg)
 {
+	struct gc_walk_args *a = arg;
 	struct cache_set *c = b->c;
 	int ret;
 
-	if (gc_mark_node(b, gc)) {
+	if (gc_mark_node(b, a->gc)) {
 		struct btree *n = bch_btree_node_alloc_replacement(b, NULL);
 
 		if (!IS_ERR_OR_NULL(n)) {
@@ -742,7 +750,7 @@ static int gc_root(struct btree *b, struct btree_op *op,
 	__bch_btree_mark_key(c, b->level + 1, &b->key);
 
 	if (b->level) {
-		ret = gc_recurse(b, op, writes, gc);
+		ret = gc_recurse(b, op, a->writes, a->gc);
 		if (ret)
 			return ret;
 	}
@@ -752,35 +760,16 @@ static int gc_root(struct btree *b, struct btree_op *op,
 }
 
 /*
- * One go at the tree from c->gc_done: take the root (write-locked, since
- * gc may change any level), retrying while the root moves under us or
- * the walk needs to restart (-EINTR, after waiting for the node cache if
- * an allocation asked to). -EAGAIN: paused for foreground I/O.
+ * One go at the tree from c->gc_done; the shared root loop retries while
+ * the root moves under us or the walk must restart. -EAGAIN: paused for
+ * foreground I/O; -EIO: the set's I/O is disabled.
  */
 static int gc_walk(struct cache_set *c, struct btree_op *op,
 		   struct closure *writes, struct gc_stat *gc)
 {
-	int ret;
+	struct gc_walk_args a = { .writes = writes, .gc = gc };
 
-	do {
-		struct btree *root = READ_ONCE(c->root);
-
-		if (test_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
-			ret = -EIO;
-			break;
-		}
-
-		rw_lock(true, root, root->level);
-		ret = root == c->root ? gc_root(root, op, writes, gc) : -EINTR;
-		rw_unlock(true, root);
-		bch_cannibalize_unlock(c);
-
-		if (ret == -EINTR)
-			schedule();
-	} while (ret == -EINTR);
-
-	finish_wait(&c->btree_cache_wait, &op->wait);
-	return ret;
+	return bch_btree_root_recurse(c, op, gc_root, &a);
 }
 
 /* ---------------------------------------------------------------------
