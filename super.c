@@ -94,6 +94,26 @@ bool bcache_rebooting(void)
 
 /* Superblock writes */
 
+/*
+ * Both kinds of superblock go out the same way: @sb (already encoded) from
+ * its own page to sector SB_SECTOR of @bdev, as one REQ_META bio held by
+ * @cl until it completes.
+ */
+static void submit_sb_write(struct bio *bio, struct bio_vec *bv,
+			    unsigned short nr_bv, struct block_device *bdev,
+			    struct cache_sb_disk *sb, bio_end_io_t *endio,
+			    void *private, struct closure *cl)
+{
+	bio_init(bio, bdev, bv, nr_bv, REQ_OP_WRITE | REQ_SYNC | REQ_META);
+	bio->bi_iter.bi_sector = SB_SECTOR;
+	__bio_add_page(bio, virt_to_page(sb), SB_SIZE, offset_in_page(sb));
+	bio->bi_end_io = endio;
+	bio->bi_private = private;
+
+	closure_get(cl);
+	submit_bio(bio);
+}
+
 static void bdev_sb_write_endio(struct bio *bio)
 {
 	struct cached_dev *dc = bio->bi_private;
@@ -127,24 +147,15 @@ static CLOSURE_CALLBACK(bdev_sb_write_done)
  */
 void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent)
 {
-	struct bio *bio = &dc->sb_bio;
-
 	down(&dc->sb_write_mutex);
 	closure_get(&dc->disk.cl);
 	closure_init(&dc->sb_write, parent);
 
 	bch_sb_encode(dc->sb_disk, &dc->sb);
 
-	bio_init(bio, dc->bdev, dc->sb_bv, ARRAY_SIZE(dc->sb_bv),
-		 REQ_OP_WRITE | REQ_SYNC | REQ_META);
-	bio->bi_iter.bi_sector = SB_SECTOR;
-	__bio_add_page(bio, virt_to_page(dc->sb_disk), SB_SIZE,
-		       offset_in_page(dc->sb_disk));
-	bio->bi_end_io = bdev_sb_write_endio;
-	bio->bi_private = dc;
-
-	closure_get(&dc->sb_write);
-	submit_bio(bio);
+	submit_sb_write(&dc->sb_bio, dc->sb_bv, ARRAY_SIZE(dc->sb_bv),
+			dc->bdev, dc->sb_disk, bdev_sb_write_endio, dc,
+			&dc->sb_write);
 
 	closure_return_with_destructor(&dc->sb_write, bdev_sb_write_done);
 }
@@ -181,7 +192,6 @@ static CLOSURE_CALLBACK(cache_sb_write_done)
 void bch_write_super(struct cache_set *c)
 {
 	struct cache *ca = c->cache;
-	struct bio *bio = &ca->sb_bio;
 
 	down(&c->sb_write_mutex);
 	closure_init(&c->sb_write, &c->cl);
@@ -192,16 +202,9 @@ void bch_write_super(struct cache_set *c)
 		ca->sb.version = BCACHE_SB_VERSION_CDEV_WITH_UUID;
 	bch_sb_encode(ca->sb_disk, &ca->sb);
 
-	bio_init(bio, ca->bdev, ca->sb_bv, ARRAY_SIZE(ca->sb_bv),
-		 REQ_OP_WRITE | REQ_SYNC | REQ_META);
-	bio->bi_iter.bi_sector = SB_SECTOR;
-	__bio_add_page(bio, virt_to_page(ca->sb_disk), SB_SIZE,
-		       offset_in_page(ca->sb_disk));
-	bio->bi_end_io = cache_sb_write_endio;
-	bio->bi_private = ca;
-
-	closure_get(&c->sb_write);
-	submit_bio(bio);
+	submit_sb_write(&ca->sb_bio, ca->sb_bv, ARRAY_SIZE(ca->sb_bv),
+			ca->bdev, ca->sb_disk, cache_sb_write_endio, ca,
+			&c->sb_write);
 
 	closure_return_with_destructor(&c->sb_write, cache_sb_write_done);
 }
