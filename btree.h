@@ -252,6 +252,7 @@ int bch_btree_node_verify(const struct bch_node_geometry *g,
 			  struct bch_node_verdict *v);
 size_t bch_btree_insert_room(struct btree_keys *keys);
 unsigned int bch_btree_split_pivot(const struct bset *i);
+struct bkey *bch_btree_split_bset(struct bset *left, struct bset *right);
 bool bch_btree_split_needs_two(const struct bset *i, unsigned int block_bytes,
 			       unsigned int node_blocks);
 #endif

@@ -563,6 +563,124 @@ static void insert_room_full(struct kunit *test)
 	}
 }
 
+/* ---- Insert and split, in memory ---- */
+
+#define SPLIT_SECTORS		4096
+#define SPLIT_VERSION_SHIFT	16
+
+static void sort_state_free_action(void *p)
+{
+	bch_bset_sort_state_free(p);
+}
+
+/* Where sector @s of version @v is said to live: both can be read back. */
+static u64 split_loc(u32 v, u64 s)
+{
+	return ((u64)v << SPLIT_VERSION_SHIFT) + s;
+}
+
+/*
+ * Check the keys of one plain sorted set against the model: @seen[s]
+ * counts the keys that hold sector s, which must carry its newest
+ * version. Returns the end of the last key, or @from if the set is empty.
+ */
+static u64 split_check_set(struct kunit *test, struct bset *i, u64 from,
+			   const u32 *model, u8 *seen)
+{
+	struct bkey *k;
+	u64 s;
+
+	for (k = bset_start(i); k < bset_bkey_last(i); k = bkey_next(k)) {
+		KUNIT_ASSERT_GE(test, KEY_START(k), from);
+		from = KEY_OFFSET(k);
+		for (s = KEY_START(k); s < KEY_OFFSET(k); s++) {
+			u64 loc = PTR_OFFSET(k, 0) + s - KEY_START(k);
+
+			KUNIT_ASSERT_LT(test, s, (u64)SPLIT_SECTORS);
+			KUNIT_EXPECT_EQ(test, loc >> SPLIT_VERSION_SHIFT,
+					(u64)model[s]);
+			seen[s]++;
+		}
+	}
+	return from;
+}
+
+/*
+ * A leaf in memory takes overlapping extents until bch_btree_insert_room()
+ * turns the next one away, is compacted into one set as a split's
+ * replacement node is, and, being still more than 4/5 full, is cut in
+ * two. The halves together hold every sector at its newest version
+ * exactly once, the left one ends at the key that becomes its node's
+ * key, and the right one starts past it.
+ */
+static void insert_then_split(struct kunit *test)
+{
+	struct btree_keys *leaf = open_node(test, &bch_extent_keys_ops);
+	size_t node_bytes = btree_keys_bytes(leaf);
+	struct bset *right = kunit_kzalloc(test, node_bytes, GFP_KERNEL);
+	u32 *model = kunit_kcalloc(test, SPLIT_SECTORS, sizeof(u32),
+				   GFP_KERNEL);
+	u8 *seen = kunit_kzalloc(test, SPLIT_SECTORS, GFP_KERNEL);
+	struct bset_sort_state *sort = kunit_kzalloc(test, sizeof(*sort),
+						     GFP_KERNEL);
+	unsigned int words, v, nr = 0, s;
+	struct bkey *left_end;
+	struct bset *left;
+	u32 rnd = 1;
+	u64 end;
+
+	KUNIT_ASSERT_NOT_NULL(test, right);
+	KUNIT_ASSERT_NOT_NULL(test, model);
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	KUNIT_ASSERT_NOT_NULL(test, sort);
+	KUNIT_ASSERT_EQ(test, bch_bset_sort_state_init(sort, 0), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							sort_state_free_action,
+							sort), 0);
+
+	for (v = 1; bch_btree_insert_room(leaf) >= 3; v++) {
+		BKEY_PADDED(key) k;
+		u32 size, start;
+
+		rnd = rnd * 1103515245 + 12345;
+		size = 1 + (rnd >> 16) % 4;
+		start = (rnd >> 8) % (SPLIT_SECTORS - size);
+
+		k.key = KEY(1, start + size, size);
+		SET_KEY_PTRS(&k.key, 1);
+		k.key.ptr[0] = MAKE_PTR(0, split_loc(v, start), 0);
+		KUNIT_ASSERT_NE(test, bch_btree_insert_key(leaf, &k.key, NULL),
+				(unsigned int)BTREE_INSERT_STATUS_NO_INSERT);
+		for (s = start; s < start + size; s++)
+			model[s] = v;
+		nr++;
+	}
+	/* The node really filled up, past the words one key needs. */
+	KUNIT_EXPECT_GT(test, nr, 100U);
+
+	bch_btree_sort(leaf, sort);
+	left = leaf->set[0].data;
+	words = bset_u64s(left);
+	KUNIT_ASSERT_TRUE(test, bch_btree_split_needs_two(left, 512,
+						node_bytes / 512));
+
+	left_end = bch_btree_split_bset(left, right);
+	KUNIT_EXPECT_PTR_EQ(test, (u64 *)bkey_next(left_end),
+			    (u64 *)bset_bkey_last(left));
+	KUNIT_EXPECT_EQ(test, bset_u64s(left) + bset_u64s(right), words);
+	KUNIT_EXPECT_GE(test, bset_u64s(left), words * 3 / 5);
+	KUNIT_EXPECT_GT(test, bset_u64s(right), 0U);
+
+	end = split_check_set(test, left, 0, model, seen);
+	KUNIT_EXPECT_EQ(test, end, KEY_OFFSET(left_end));
+	KUNIT_EXPECT_GE(test, KEY_START(bset_start(right)), KEY_OFFSET(left_end));
+	split_check_set(test, right, end, model, seen);
+
+	for (s = 0; s < SPLIT_SECTORS; s++)
+		KUNIT_EXPECT_EQ_MSG(test, seen[s], model[s] ? 1 : 0,
+				    "sector %u", s);
+}
+
 /* ---- Lock order ---- */
 
 static struct btree *bare_node(struct kunit *test, u8 level, u64 end)
@@ -617,6 +735,7 @@ static struct kunit_case bcache_btree_cases[] = {
 	KUNIT_CASE(split_needs_two_threshold),
 	KUNIT_CASE(insert_room_reserve),
 	KUNIT_CASE(insert_room_full),
+	KUNIT_CASE(insert_then_split),
 	KUNIT_CASE(lock_order_levels_then_keys),
 	KUNIT_CASE(lock_order_inodes),
 	{}
