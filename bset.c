@@ -196,12 +196,33 @@ static size_t node_cachelines(const struct btree_keys *b)
 	return btree_keys_bytes(b) / BSET_CACHELINE;
 }
 
+/*
+ * The index arrays of a node, sized by its cachelines: a page or more
+ * comes straight from the page allocator (like the node's keys), since a
+ * kmalloc cache of such sizes would hold a slab of them per node size.
+ */
+static void *index_alloc(size_t bytes, gfp_t gfp)
+{
+	if (bytes < PAGE_SIZE)
+		return kmalloc(bytes, gfp);
+	return (void *)__get_free_pages(gfp, get_order(bytes));
+}
+
+static void index_free(void *p, size_t bytes)
+{
+	if (bytes < PAGE_SIZE)
+		kfree(p);
+	else if (p)
+		free_pages((unsigned long)p, get_order(bytes));
+}
+
 void bch_btree_keys_free(struct btree_keys *b)
 {
 	struct bset_tree *t = b->set;
+	size_t n = node_cachelines(b);
 
-	kvfree(t->prev);
-	kvfree(t->tree);
+	index_free(t->prev, n * sizeof(u8));
+	index_free(t->tree, n * sizeof(struct bkey_float));
 	if (t->data)
 		free_pages((unsigned long)t->data, b->page_order);
 
@@ -227,8 +248,8 @@ int bch_btree_keys_alloc(struct btree_keys *b, unsigned int page_order,
 	 * mempool and frees either kind with free_pages().
 	 */
 	t->data = (void *)__get_free_pages(gfp | __GFP_COMP, page_order);
-	t->tree = kvmalloc_array(n, sizeof(struct bkey_float), gfp);
-	t->prev = kvmalloc_array(n, sizeof(u8), gfp);
+	t->tree = index_alloc(n * sizeof(struct bkey_float), gfp);
+	t->prev = index_alloc(n * sizeof(u8), gfp);
 
 	if (!t->data || !t->tree || !t->prev) {
 		bch_btree_keys_free(b);
