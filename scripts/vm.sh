@@ -20,6 +20,8 @@
 # A scenario that cuts the power on purpose (sysrq b) prints
 # "@@POWERCUT name" first: it then counts as run to its end, and the next
 # boot goes on with the scenarios after it (tests/cache_powercut.sh).
+# "@@REBOOT name" is the same for a clean reboot, whose end vm.sh checks
+# (tests/cache_reboot.sh).
 . "$(dirname "$0")/lib.sh"
 
 flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours extras=()
@@ -106,6 +108,32 @@ count_ktap() {
 	esac
 }
 
+# A scenario that reboots on purpose with devices registered prints
+# "@@REBOOT name" (tests/lib.sh clean_reboot): the rest of the console must
+# show bcache's reboot notifier stopping every device, no splat, and the
+# guest going down by itself.
+splat_re=$(sed -n "s/^SPLAT='\(.*\)'$/\1/p" "$REPO/tests/lib.sh")
+check_reboot() {
+	local name=$1 rest
+	rest=$(tr -d '\r' < "$2" | sed -n "\\#@@REBOOT $name\$#,\$p")
+	reboot_check "$name" "the reboot notifier stopped every device" \
+		grep -q 'bcache_reboot() All devices stopped' <<< "$rest"
+	reboot_check "$name" "no kernel splat during the reboot" \
+		not_grep "$splat_re" <<< "$rest"
+	reboot_check "$name" "the guest went down by itself" \
+		not_grep '^@@TIMEOUT' <<< "$rest"
+}
+not_grep() { ! grep -Eq "$1"; }
+reboot_check() {
+	local name=$1 what=$2
+	shift 2
+	if "$@"; then
+		echo "CHECK ok $name: $what"
+	else
+		echo "CHECK fail $name: $what"
+	fi
+}
+
 remaining=("$@")
 boot_no=0
 while [ ${#remaining[@]} -gt 0 ]; do
@@ -126,6 +154,9 @@ while [ ${#remaining[@]} -gt 0 ]; do
 		*@@BEGIN\ *) current=${line##*@@BEGIN } cut= ;;
 		*@@END\ *) [ -n "$cut" ] || done_n=$((done_n + 1)); current= ;;
 		*@@POWERCUT\ *) done_n=$((done_n + 1)); current= cut=1 ;;
+		*@@REBOOT\ *)
+			done_n=$((done_n + 1)) current= cut=1
+			check_reboot "${line##*@@REBOOT }" "$out" ;;
 		*CHECK\ ok\ *|*CHECK\ fail\ *) echo "CHECK ${line#*CHECK }" ;;
 		*"# bcache"*": pass:"*) echo "KUNIT ${line#*# }" ;;
 		*"    | "*) echo "$line" ;;

@@ -16,10 +16,6 @@ DIRTY=dirty
 testing_ref || DIRTY=clean
 REC_AT=1024	# records: 64 KiB blocks from MiB 64 of bcache0
 
-note_read() { dd if=$NOTE bs=512 count=1 2>/dev/null | tr -d '\0'; }
-note_write() {
-	printf '%s' "$1" | dd of=$NOTE bs=512 count=1 conv=sync,fsync 2>/dev/null
-}
 region_a() {
 	fio --name=pc --filename=/dev/"$BC" --direct=1 --ioengine=libaio \
 		--iodepth=8 --rw=randwrite --bsrange=4k-64k --blockalign=4k \

@@ -285,6 +285,25 @@ power_cut() {
 	sleep 10
 }
 
+# A clean reboot with whatever is registered left running, so that the
+# reboot notifier has to stop it. The host (scripts/vm.sh) checks the
+# console after "@@REBOOT name": the notifier's "All devices stopped", no
+# splat, and a guest that went down by itself. Info messages are let
+# through to the console for that.
+clean_reboot() {
+	echo "@@REBOOT $SCENARIO"
+	echo 8 > /proc/sys/kernel/printk
+	reboot -f
+	sleep 30
+}
+
+# A note that outlives a boot: one sector of the spare disk $NOTE, for a
+# scenario spanning boots to tell where it is.
+note_read() { dd if="$NOTE" bs=512 count=1 2>/dev/null | tr -d '\0'; }
+note_write() {
+	printf '%s' "$1" | dd of="$NOTE" bs=512 count=1 conv=sync,fsync 2>/dev/null
+}
+
 # Whether the kernel log holds a splat (for a boot that ends in a power
 # cut, whose log check_no_splat never sees).
 dmesg_splat_free() { ! dmesg | grep -Eq "$SPLAT"; }
