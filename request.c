@@ -1025,8 +1025,12 @@ static CLOSURE_CALLBACK(cached_dev_read_finish)
 
 	if (s->iop.replace_collision)
 		bch_mark_cache_miss_collision(s->iop.c, s->d);
-	if (s->iop.bio)
-		bio_free_pages(s->iop.bio);
+	/*
+	 * The miss fill's bounce pages. Not through s->iop.bio: the insert
+	 * lets go of that as it writes the data out.
+	 */
+	if (s->insert_bio)
+		bio_free_pages(s->insert_bio);
 	search_free(ws);
 }
 
