@@ -14,7 +14,8 @@
 # exports BCMOD=ref; lib.sh's load_bcache picks the module by it).
 # -x FILE (repeatable) puts FILE into /lib/modules/extra/ in the guest,
 # e.g. a benchmark module. VM_ACCEL, if set, replaces QEMU's accelerator
-# arguments (scripts/bench-bset.sh -i uses it for -icount).
+# arguments (scripts/bench-bset.sh -i uses it for -icount); VM_APPEND is
+# added to the kernel command line (scripts/bench.sh -i: shorter runs).
 # -K DIR keeps the disk images (DIR/diskN.img) after the call, for a look
 # at what the guest wrote (tests/jobs/capture-btree.sh).
 # A scenario that cuts the power on purpose (sysrq b) prints
@@ -70,7 +71,7 @@ boot() {
 	qemu-system-x86_64 ${VM_ACCEL:--accel tcg,thread=multi} -cpu max -smp 2 -m 1536 \
 		-nographic -no-reboot -kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$work/initrd.cpio" "${disks[@]}" \
-		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no bcmod=$bcmod" \
+		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no bcmod=$bcmod ${VM_APPEND:-}" \
 		< /dev/null > "$out" 2>&1 &
 	pid=$!
 	last=$(date +%s) begun=$(grep -c '^@@BEGIN' "$out" || true)

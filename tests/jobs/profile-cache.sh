@@ -1,0 +1,35 @@
+# Profile (not a test): the cache set of bench-cache under ours and under
+# the kernel's bcache, with phases named on the console for
+# scripts/profile.sh, which samples the vCPUs meanwhile.
+RUNTIME=${PROFILE_RUNTIME:-20}
+
+fio_phase() {	# fio_phase NAME RW BS SIZE
+	echo "PROFILE $who $1"
+	fio --name=p --filename=/dev/bcache0 --rw="$2" --bs="$3" --iodepth=16 \
+		--ioengine=libaio --direct=1 --runtime="$RUNTIME" --time_based \
+		--size="$4" --norandommap > /dev/null 2>&1
+	echo "PROFILE idle"
+}
+
+for who in ours ref; do
+	dmsetup remove cache512 2>/dev/null
+	echo "0 $((512 * 2048)) linear /dev/vdb 0" | dmsetup create cache512
+	dmsetup mknodes
+	wipe /dev/mapper/cache512
+	wipe /dev/vda
+	make-bcache --bucket 512k -C /dev/mapper/cache512 -B /dev/vda > /dev/null
+	if [ "$who" = ours ]; then load_ours; else load_ref; fi
+	echo "PROFILE-TEXT $who $(cat /sys/module/bcache/sections/.text)"
+	echo /dev/mapper/cache512 > /sys/fs/bcache/register
+	echo /dev/vda > /sys/fs/bcache/register
+	wait_for /dev/bcache0
+	echo 0 > /sys/block/bcache0/bcache/sequential_cutoff
+	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=256M \
+		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
+	echo 4M > /sys/block/bcache0/bcache/sequential_cutoff
+	fio_phase randread-hit randread 4k 256M
+	fio_phase randwrite-wt randwrite 4k 256M
+	fio_phase seqread-1m read 1M 1G
+	unload_bcache
+done
+check_ok "profile ran"
