@@ -623,7 +623,7 @@ static void insert_then_split(struct kunit *test)
 	u8 *seen = kunit_kzalloc(test, SPLIT_SECTORS, GFP_KERNEL);
 	struct bset_sort_state *sort = kunit_kzalloc(test, sizeof(*sort),
 						     GFP_KERNEL);
-	unsigned int words, v, nr = 0, s;
+	unsigned int words, v, nr = 0, s, blocks;
 	struct bkey *left_end;
 	struct bset *left;
 	u32 rnd = 1;
@@ -661,8 +661,8 @@ static void insert_then_split(struct kunit *test)
 	bch_btree_sort(leaf, sort);
 	left = leaf->set[0].data;
 	words = bset_u64s(left);
-	KUNIT_ASSERT_TRUE(test, bch_btree_split_needs_two(left, 512,
-						node_bytes / 512));
+	blocks = node_bytes / 512;
+	KUNIT_ASSERT_TRUE(test, bch_btree_split_needs_two(left, 512, blocks));
 
 	left_end = bch_btree_split_bset(left, right);
 	KUNIT_EXPECT_PTR_EQ(test, (u64 *)bkey_next(left_end),
