@@ -11,7 +11,7 @@ obj-$(CONFIG_BCACHE)	+= bcache.o
 bcache-y		:= closure.o util.o bset.o extents.o sb.o \
 			   alloc.o btree.o gc.o keybuf.o journal.o \
 			   request.o movinggc.o io.o stats.o debug.o \
-			   super.o sysfs.o
+			   uuid.o super.o sysfs.o
 
 bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/ondisk_test.o \
 			   tests/closure_test.o tests/bset_test.o \

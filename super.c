@@ -209,220 +209,6 @@ void bch_write_super(struct cache_set *c)
 	closure_return_with_destructor(&c->sb_write, cache_sb_write_done);
 }
 
-/*
- * The uuid table: one bucket holding an entry per backing device (and
- * flash volume) the set has ever cached, indexed by the inode number its
- * keys carry. An entry is never reused for another device: detaching
- * overwrites its uuid with invalid_uuid, so only never-used (all-zero)
- * entries are free, and old keys of a detached device can never be read
- * as data of a new one.
- */
-
-static const u8 invalid_uuid[16] = {
-	0xa0, 0x3e, 0xf8, 0xed, 0x3e, 0xe1, 0xb8, 0x78,
-	0xc8, 0x50, 0xfc, 0x5e, 0xcb, 0x16, 0xcd, 0x99,
-};
-
-static const u8 zero_uuid[16];
-
-/* One synchronous transfer of the whole table, its status kept here. */
-struct uuid_transfer {
-	struct closure		cl;
-	struct cache_set	*c;
-	blk_status_t		status;
-};
-
-static void uuid_transfer_endio(struct bio *bio)
-{
-	struct uuid_transfer *t = container_of(bio->bi_private,
-					       struct uuid_transfer, cl);
-
-	if (bio->bi_status)
-		t->status = bio->bi_status;
-	bch_bbio_free(bio, t->c);
-	closure_put(&t->cl);
-}
-
-/* Reads the table from @k's first pointer, or writes it to all of them. */
-static int uuid_transfer(struct cache_set *c, blk_opf_t opf, struct bkey *k)
-{
-	struct uuid_transfer t = { .c = c };
-	unsigned int ptr;
-
-	closure_init_stack(&t.cl);
-
-	for (ptr = 0; ptr < KEY_PTRS(k); ptr++) {
-		struct bio *bio = bch_bbio_alloc(c);
-
-		bio->bi_opf = opf | REQ_SYNC | REQ_META;
-		bio->bi_iter.bi_size = KEY_SIZE(k) << SECTOR_SHIFT;
-		bio->bi_end_io = uuid_transfer_endio;
-		bio->bi_private = &t.cl;
-		bch_bio_map(bio, c->uuids);
-		bch_submit_bbio(bio, c, k, ptr);
-
-		if (!op_is_write(opf))
-			break;
-	}
-
-	closure_sync(&t.cl);
-	return blk_status_to_errno(t.status);
-}
-
-static struct uuid_entry *uuid_lookup(struct cache_set *c, const u8 *uuid)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->nr_uuids; i++)
-		if (!memcmp(c->uuids[i].uuid, uuid, 16))
-			return c->uuids + i;
-	return NULL;
-}
-
-static bool uuid_entry_unused(const struct uuid_entry *u)
-{
-	return !memcmp(u->uuid, zero_uuid, 16);
-}
-
-static bool uuid_entry_live(const struct uuid_entry *u)
-{
-	return !uuid_entry_unused(u) && memcmp(u->uuid, invalid_uuid, 16);
-}
-
-static __le32 uuid_timestamp(void)
-{
-	return cpu_to_le32((u32)ktime_get_real_seconds());
-}
-
-static void uuid_entry_invalidate(struct uuid_entry *u)
-{
-	SET_UUID_FLASH_ONLY(u, 0);
-	memcpy(u->uuid, invalid_uuid, 16);
-	u->invalidated = uuid_timestamp();
-}
-
-/*
- * Entries were 64 bytes before jset version 1. They are widened in place,
- * last first: entry i moves to bytes 128i.., where only old entries 2i and
- * 2i + 1 lay, both already moved (or beyond the table) by then.
- */
-static void uuid_table_widen(struct cache_set *c)
-{
-	const struct uuid_entry_v0 *narrow = (const void *)c->uuids;
-	int i;
-
-	for (i = c->nr_uuids - 1; i >= 0; i--) {
-		struct uuid_entry_v0 old = narrow[i];
-		struct uuid_entry *u = c->uuids + i;
-
-		memset(u, 0, sizeof(*u));
-		memcpy(u->uuid, old.uuid, sizeof(u->uuid));
-		memcpy(u->label, old.label, sizeof(u->label));
-		u->first_reg = old.first_reg;
-		u->last_reg = old.last_reg;
-		u->invalidated = old.invalidated;
-	}
-}
-
-/* Sectors the table takes on disk; a key saying more would overrun it. */
-static unsigned int uuid_table_sectors(struct cache_set *c)
-{
-	return meta_bucket_pages(&c->cache->sb) * PAGE_SECTORS;
-}
-
-static const char *uuid_table_read(struct cache_set *c, struct jset *j)
-{
-	struct bkey *k = &j->uuid_bucket;
-
-	if (__bch_btree_ptr_invalid(&c->checker, k) || !KEY_SIZE(k) ||
-	    KEY_SIZE(k) > uuid_table_sectors(c))
-		return "bad uuid pointer";
-
-	bkey_copy(&c->uuid_bucket, k);
-	if (uuid_transfer(c, REQ_OP_READ, k))
-		return "IO error reading uuids";
-
-	if (le32_to_cpu(j->version) < BCACHE_JSET_VERSION_UUID_V1)
-		uuid_table_widen(c);
-	return NULL;
-}
-
-/*
- * Writes the table to a new bucket and makes that its home; the previous
- * home is handed back in @old. Nothing is journalled here.
- */
-static int uuid_table_relocate(struct cache_set *c, struct bkey *old)
-{
-	BKEY_PADDED(key) fresh;
-	struct cache *ca = c->cache;
-	int ret;
-
-	if (bch_bucket_alloc_set(c, RESERVE_BTREE, &fresh.key, true))
-		return -ENOSPC;
-
-	SET_KEY_SIZE(&fresh.key, uuid_table_sectors(c));
-	ret = uuid_transfer(c, REQ_OP_WRITE, &fresh.key);
-	atomic_long_add(ca->sb.bucket_size, &ca->meta_sectors_written);
-
-	if (!ret) {
-		bkey_copy(old, &c->uuid_bucket);
-		bkey_copy(&c->uuid_bucket, &fresh.key);
-	}
-	/* On failure gc finds the bucket unreferenced and reclaims it. */
-	bch_bucket_pin_put(c, &fresh.key);
-	return ret;
-}
-
-/*
- * Once the journal says where the table lives now, its old bucket holds
- * nothing anybody will read again.
- */
-static void uuid_bucket_release(struct cache_set *c, struct bkey *old)
-{
-	if (!KEY_PTRS(old) || test_bit(CACHE_SET_IO_DISABLE, &c->flags))
-		return;
-
-	mutex_lock(&c->bucket_lock);
-	if (!ptr_stale(c, old, 0))
-		bch_bucket_free(c, old);
-	mutex_unlock(&c->bucket_lock);
-}
-
-/**
- * bch_uuid_write() - persist @c's uuid table
- * @c:	a running cache set
- *
- * The whole table goes to a newly allocated bucket, a journal entry
- * recording that bucket is written and waited for, and only then is the
- * old bucket freed. Concurrent callers are serialized.
- *
- * Return: 0, -ENOSPC if no bucket could be had, or -EIO (the set is then
- * being shut down as failed).
- */
-int bch_uuid_write(struct cache_set *c)
-{
-	BKEY_PADDED(key) old = {};
-	struct closure cl;
-	int ret;
-
-	down(&c->uuid_write_mutex);
-	ret = uuid_table_relocate(c, &old.key);
-	if (!ret) {
-		closure_init_stack(&cl);
-		bch_journal_meta(c, &cl);
-		closure_sync(&cl);
-		uuid_bucket_release(c, &old.key);
-	}
-	up(&c->uuid_write_mutex);
-
-	if (ret == -EIO)
-		bch_cache_set_error(c, "writing uuids");
-	else if (ret)
-		pr_err("cannot write the uuids of cache set %pU: %pe\n",
-		       c->set_uuid, ERR_PTR(ret));
-	return ret;
-}
-
 /* bcacheN: the block device */
 
 /*
@@ -821,11 +607,11 @@ static struct uuid_entry *attach_find_entry(struct cached_dev *dc,
 					    struct cache_set *c)
 {
 	unsigned int state = BDEV_STATE(&dc->sb);
-	struct uuid_entry *u = uuid_lookup(c, dc->sb.uuid);
+	struct uuid_entry *u = bch_uuid_lookup(c, dc->sb.uuid);
 
 	if (u && (state == BDEV_STATE_NONE || state == BDEV_STATE_STALE)) {
 		/* Whatever the cache holds for it predates its last run. */
-		uuid_entry_invalidate(u);
+		bch_uuid_entry_invalidate(u);
 		u = NULL;
 	}
 	if (u)
@@ -835,7 +621,7 @@ static struct uuid_entry *attach_find_entry(struct cached_dev *dc,
 		pr_err("Couldn't find uuid for %pg in set\n", dc->bdev);
 		return ERR_PTR(-ENOENT);
 	}
-	u = uuid_lookup(c, zero_uuid);
+	u = bch_uuid_free_entry(c);
 	if (!u) {
 		pr_err("Not caching %pg, no room for UUID\n", dc->bdev);
 		return ERR_PTR(-EINVAL);
@@ -854,15 +640,15 @@ static int attach_record(struct cached_dev *dc, struct cache_set *c,
 	struct closure cl;
 	int ret;
 
-	if (!uuid_entry_unused(u)) {
-		u->last_reg = uuid_timestamp();
+	if (!bch_uuid_entry_unused(u)) {
+		u->last_reg = bch_uuid_timestamp();
 		bch_uuid_write(c);
 		return 0;
 	}
 
 	memcpy(u->uuid, dc->sb.uuid, 16);
 	memcpy(u->label, dc->sb.label, SB_LABEL_SIZE);
-	u->first_reg = uuid_timestamp();
+	u->first_reg = bch_uuid_timestamp();
 	u->last_reg = u->first_reg;
 	ret = bch_uuid_write(c);
 	if (ret) {
@@ -1035,7 +821,7 @@ static void cached_dev_detach_finish(struct work_struct *work)
 	 */
 	set_failed = test_bit(CACHE_SET_IO_DISABLE, &c->flags);
 	if (!set_failed) {
-		uuid_entry_invalidate(c->uuids + d->id);
+		bch_uuid_entry_invalidate(c->uuids + d->id);
 		bch_uuid_write(c);
 	}
 	cached_dev_leave_set(dc);
@@ -1835,7 +1621,7 @@ static const char *cache_set_recover(struct cache_set *c,
 
 	err = open_btree_root(c, j);
 	if (!err)
-		err = uuid_table_read(c, j);
+		err = bch_uuid_table_read(c, j);
 	if (err)
 		return err;
 
@@ -1855,7 +1641,7 @@ static const char *cache_set_recover(struct cache_set *c,
 	 * table is rewritten before the next journal entry records it.
 	 */
 	if (le32_to_cpu(j->version) < BCACHE_JSET_VERSION_UUID &&
-	    uuid_table_relocate(c, &old.key))
+	    bch_uuid_table_relocate(c, &old.key))
 		return "cannot write uuids";
 
 	if (bch_journal_replay(c, journal))
@@ -1919,7 +1705,7 @@ static const char *cache_set_create(struct cache_set *c, struct closure *cl)
 	if (ret)
 		return "cannot write priorities";
 
-	if (uuid_table_relocate(c, &old.key))
+	if (bch_uuid_table_relocate(c, &old.key))
 		return "cannot allocate new UUID bucket";
 
 	err = cache_set_make_root(c, cl);
@@ -1940,7 +1726,7 @@ static void cache_set_skip_flash_volumes(struct cache_set *c)
 
 	for (i = 0; i < c->nr_uuids; i++)
 		if (UUID_FLASH_ONLY(c->uuids + i) &&
-		    uuid_entry_live(c->uuids + i))
+		    bch_uuid_entry_live(c->uuids + i))
 			pr_info("set %pU: flash-only volume %pU skipped (not supported yet)\n",
 				c->set_uuid, c->uuids[i].uuid);
 }
