@@ -250,6 +250,24 @@ cs_tune() {
 	echo 0 > "$set/congested_write_threshold_us"
 }
 
+# The set of the benchmark jobs (tests/jobs/): a 512 MiB cache (dm-linear
+# "cache512" on vdb) with 512 KiB buckets in front of vda, made afresh.
+bench_set_make() {
+	dmsetup remove cache512 2>/dev/null
+	echo "0 $((512 * 2048)) linear /dev/vdb 0" | dmsetup create cache512
+	dmsetup mknodes
+	wipe /dev/mapper/cache512
+	wipe /dev/vda
+	make-bcache --bucket 512k -C /dev/mapper/cache512 -B /dev/vda > /dev/null
+}
+
+# Register both devices of bench_set_make()'s set; wait for bcache0.
+bench_set_up() {
+	echo /dev/mapper/cache512 > /sys/fs/bcache/register
+	echo /dev/vda > /sys/fs/bcache/register
+	wait_for /dev/bcache0
+}
+
 # Stop the cache set (and with it every device attached to it) and wait
 # until its sysfs directory is gone.
 cs_stop() {

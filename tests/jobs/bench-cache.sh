@@ -8,7 +8,6 @@ RUNTIME=$(cmdline_arg bench_runtime)
 RUNTIME=${RUNTIME:-15}
 ROUNDS=$(cmdline_arg bench_rounds)
 ROUNDS=${ROUNDS:-3}
-CACHE_MB=512
 
 fio_run() {	# fio_run DEV RW BS SIZE -> IOPS (reads: field 8, writes: 49)
 	fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth=16 \
@@ -47,21 +46,6 @@ bench_io() {
 
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
-make_devices() {
-	dmsetup remove cache512 2>/dev/null
-	echo "0 $((CACHE_MB * 2048)) linear /dev/vdb 0" | dmsetup create cache512
-	dmsetup mknodes
-	wipe /dev/mapper/cache512
-	wipe /dev/vda
-	make-bcache --bucket 512k -C /dev/mapper/cache512 -B /dev/vda > /dev/null
-}
-
-register_both() {
-	echo /dev/mapper/cache512 > /sys/fs/bcache/register
-	echo /dev/vda > /sys/fs/bcache/register
-	wait_for /dev/bcache0
-}
-
 # Load ours or the kernel's bcache, and tell scripts/profile.sh (if it
 # samples this run) where its code is.
 load_who() {
@@ -72,9 +56,9 @@ load_who() {
 bench_one() {	# bench_one ours|ref
 	who=$1
 	echo "PROFILE $who round $round"
-	make_devices
+	bench_set_make
 	load_who
-	register_both
+	bench_set_up
 	echo writethrough > /sys/block/bcache0/bcache/cache_mode
 	# TCG's latencies would trip the congestion bypass at random.
 	set=$(cs_dir)
@@ -86,12 +70,14 @@ bench_one() {	# bench_one ours|ref
 	echo 0 > /sys/block/bcache0/bcache/sequential_cutoff
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=256M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
-	# What the writes could not cache (a fresh set has few free buckets
-	# at first) read passes cache, until one finds nearly all of it.
-	for pass in 1 2 3 4; do
+	# What the writes could not cache read passes cache, until one finds
+	# nearly all of it. A miss is cached only if a free bucket is at hand
+	# (neither driver waits for one), and a fresh set has few: one read
+	# at a time gives the allocator time to keep up.
+	for pass in 1 2 3 4 5 6 7 8; do
 		before=$(disk_ios)
 		fio --name=warm --filename=/dev/bcache0 --rw=read --bs=1M \
-			--size=256M --direct=1 --ioengine=libaio --iodepth=4 \
+			--size=256M --direct=1 --ioengine=libaio --iodepth=1 \
 			> /dev/null 2>&1
 		missed=$(echo "$before $(disk_ios)" | awk '{ print $7 - $3 }')
 		echo "INFO $who warm pass $pass: $missed reads of vda"
@@ -114,7 +100,7 @@ bench_one() {	# bench_one ours|ref
 	sync; echo 3 > /proc/sys/vm/drop_caches
 	before=$(mem_kb)
 	t0=$(now_ms)
-	register_both
+	bench_set_up
 	t1=$(now_ms)
 	sleep 2
 	echo "BENCH $who register_full_ms $((t1 - t0))"
@@ -122,7 +108,7 @@ bench_one() {	# bench_one ours|ref
 	unload_bcache
 }
 
-make_devices
+bench_set_make
 echo "BENCH raw randread_hit $(fio_run /dev/mapper/cache512 randread 4k 256M)"
 for round in $(seq "$ROUNDS"); do
 	for who in ours ref; do

@@ -13,18 +13,11 @@ vm_areas() { awk '{ print $2, $3 }' /proc/vmallocinfo | sort; }
 
 one() {
 	who=$1
-	dmsetup remove cache512 2>/dev/null
-	echo "0 $((512 * 2048)) linear /dev/vdb 0" | dmsetup create cache512
-	dmsetup mknodes
-	wipe /dev/mapper/cache512
-	wipe /dev/vda
-	make-bcache --bucket 512k -C /dev/mapper/cache512 -B /dev/vda > /dev/null
+	bench_set_make
 	if [ "$who" = ours ]; then load_ours; else load_ref; fi
 	# Filled full, as the benchmark's set (bench-cache.sh), then
 	# registered afresh.
-	echo /dev/mapper/cache512 > /sys/fs/bcache/register
-	echo /dev/vda > /sys/fs/bcache/register
-	wait_for /dev/bcache0
+	bench_set_up
 	cs_tune bcache0
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=900M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
@@ -33,9 +26,7 @@ one() {
 	sync; echo 3 > /proc/sys/vm/drop_caches
 	sleep 1
 	slab_bytes > /tmp/s0; vm_areas > /tmp/v0; meminfo > /tmp/m0
-	echo /dev/mapper/cache512 > /sys/fs/bcache/register
-	echo /dev/vda > /sys/fs/bcache/register
-	wait_for /dev/bcache0
+	bench_set_up
 	sleep 3
 	slab_bytes > /tmp/s1; vm_areas > /tmp/v1; meminfo > /tmp/m1
 	awk -v w="$who" 'NR == FNR { b[$1] = $2; next }

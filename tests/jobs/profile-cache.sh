@@ -12,17 +12,10 @@ fio_phase() {	# fio_phase NAME RW BS SIZE
 }
 
 for who in ours ref; do
-	dmsetup remove cache512 2>/dev/null
-	echo "0 $((512 * 2048)) linear /dev/vdb 0" | dmsetup create cache512
-	dmsetup mknodes
-	wipe /dev/mapper/cache512
-	wipe /dev/vda
-	make-bcache --bucket 512k -C /dev/mapper/cache512 -B /dev/vda > /dev/null
+	bench_set_make
 	if [ "$who" = ours ]; then load_ours; else load_ref; fi
 	echo "PROFILE-TEXT $who $(cat /sys/module/bcache/sections/.text)"
-	echo /dev/mapper/cache512 > /sys/fs/bcache/register
-	echo /dev/vda > /sys/fs/bcache/register
-	wait_for /dev/bcache0
+	bench_set_up
 	echo 0 > /sys/block/bcache0/bcache/sequential_cutoff
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=256M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
