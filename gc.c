@@ -31,6 +31,8 @@
  * invalidate.
  */
 
+#define pr_fmt(fmt) "bcache: %s() " fmt, __func__
+
 #include <linux/kthread.h>
 #include <linux/sched.h>
 #include <linux/delay.h>

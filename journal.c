@@ -21,6 +21,8 @@
  * checks ends the bucket it was in, and replay refuses a journal with holes.
  */
 
+#define pr_fmt(fmt) "bcache: %s() " fmt, __func__
+
 #include <linux/bitmap.h>
 #include <linux/hash.h>
 #include <linux/list.h>

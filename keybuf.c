@@ -21,6 +21,8 @@
  * changed in the btree meanwhile is simply not replaced.
  */
 
+#define pr_fmt(fmt) "bcache: %s() " fmt, __func__
+
 #include <linux/bitmap.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
