@@ -47,9 +47,6 @@
 #define NODE_RESERVE_PER_LEVEL	8
 #define NODE_RESERVE_BASE	16
 
-/* Parallel walk of bch_btree_check(). */
-#define CHECK_THREADS_MAX	12
-
 /* ---- Geometry and identity ---- */
 
 static unsigned int node_block_bytes(const struct btree *b)
@@ -2037,7 +2034,11 @@ int bch_btree_root_recurse(struct cache_set *c, struct btree_op *op,
 {
 	int ret;
 
-	do {
+	for (;;) {
+		ret = root_attempt(c, op, fn, arg);
+		bch_cannibalize_unlock(c);
+		if (ret != -EINTR)
+			break;
 		/*
 		 * A set whose I/O is disabled can fail every node allocation
 		 * with -EINTR; retrying would spin until the set is gone.
@@ -2046,16 +2047,13 @@ int bch_btree_root_recurse(struct cache_set *c, struct btree_op *op,
 			ret = -EIO;
 			break;
 		}
-		ret = root_attempt(c, op, fn, arg);
-		bch_cannibalize_unlock(c);
 		/*
 		 * If op->wait was queued on btree_cache_wait we sleep until
 		 * the reserve or cannibalize lock frees up; otherwise the
 		 * task is runnable and this only yields.
 		 */
-		if (ret == -EINTR)
-			schedule();
-	} while (ret == -EINTR);
+		schedule();
+	}
 
 	finish_wait(&c->btree_cache_wait, &op->wait);
 	return ret;
@@ -2194,209 +2192,6 @@ void bch_btree_flush_all(struct cache_set *c)
 	mutex_unlock(&c->bucket_lock);
 
 	closure_sync(&cl);
-}
-
-/* ---- Checking the whole tree at registration ---- */
-
-struct check_child {
-	BKEY_PADDED(key);
-};
-
-/*
- * The subtrees under the root, shared out among the walkers (kthreads
- * plus the caller) one at a time. Every walker holds a reference in
- * @active; the last one out completes @done.
- */
-struct check_walk {
-	struct cache_set	*c;
-	struct check_child	*children;
-	unsigned int		nr;
-	atomic_t		next;
-	atomic_t		active;
-	atomic_long_t		nodes;
-	int			err;
-	struct completion	done;
-};
-
-static void check_mark_node(struct btree *b)
-{
-	struct btree_iter_stack iter;
-	struct bkey *k;
-
-	for_each_key_filter(&b->keys, k, &iter, bch_ptr_invalid)
-		bch_initial_mark_key(b->c, b->level, k);
-
-	bch_initial_mark_key(b->c, b->level + 1, &b->key);
-}
-
-static int check_node(struct btree *b, struct btree_op *op, void *arg)
-{
-	struct check_walk *w = arg;
-	struct btree_iter_stack iter;
-	struct bkey *k;
-	int ret = 0;
-
-	check_mark_node(b);
-	if (!b->level)
-		return 0;
-
-	bch_btree_iter_stack_init(&b->keys, &iter, NULL);
-	while (!ret && !READ_ONCE(w->err) &&
-	       (k = bch_btree_iter_next_filter(&iter.iter, &b->keys,
-					       bch_ptr_bad))) {
-		atomic_long_inc(&w->nodes);
-		ret = bch_btree_recurse(b, op, k, check_node, w);
-	}
-
-	return ret;
-}
-
-/*
- * Check the subtree under the root's child @k. -EINTR (memory so short
- * that we had to wait for another cannibalizing walker) walks it again:
- * marking a key twice only overstates the sectors in use until gc runs.
- */
-static int check_subtree(struct check_walk *w, struct bkey *k)
-{
-	struct cache_set *c = w->c;
-	struct btree_op op;
-	int ret;
-
-	/* Read locks only: nothing changes the tree yet. */
-	bch_btree_op_init(&op, -1);
-	do {
-		ret = bch_btree_recurse(c->root, &op, k, check_node, w);
-		bch_cannibalize_unlock(c);
-		if (ret == -EINTR)
-			schedule();
-	} while (ret == -EINTR);
-	/* op lives on our stack: it must be off btree_cache_wait. */
-	finish_wait(&c->btree_cache_wait, &op.wait);
-
-	return ret;
-}
-
-static void check_walk_run(struct check_walk *w)
-{
-	unsigned int idx;
-	int ret;
-
-	while (!READ_ONCE(w->err)) {
-		idx = atomic_inc_return(&w->next) - 1;
-		if (idx >= w->nr)
-			break;
-
-		atomic_long_inc(&w->nodes);
-		ret = check_subtree(w, &w->children[idx].key);
-		if (ret)
-			cmpxchg(&w->err, 0, ret);
-		cond_resched();
-	}
-}
-
-static void check_walk_leave(struct check_walk *w)
-{
-	if (atomic_dec_and_test(&w->active))
-		complete(&w->done);
-}
-
-static int check_walk_thread(void *arg)
-{
-	struct check_walk *w = arg;
-
-	check_walk_run(w);
-	/* @w lives on the registering task's stack: last use. */
-	check_walk_leave(w);
-	return 0;
-}
-
-/* Copy the root's usable child pointers (the root is read-locked). */
-static int check_collect_children(struct check_walk *w, struct btree *root)
-{
-	struct btree_iter_stack iter;
-	size_t u64s = 0, room;
-	struct bkey *k;
-	unsigned int i;
-
-	/* A usable pointer key is at least three words long. */
-	for (i = 0; i <= root->keys.nsets; i++)
-		u64s += bset_u64s(root->keys.set[i].data);
-	room = u64s / 3 + 1;
-
-	w->children = kvmalloc_array(room, sizeof(*w->children), GFP_KERNEL);
-	if (!w->children)
-		return -ENOMEM;
-
-	for_each_key_filter(&root->keys, k, &iter, bch_ptr_bad)
-		if (!WARN_ON_ONCE(w->nr >= room))
-			bkey_copy(&w->children[w->nr++].key, k);
-	return 0;
-}
-
-static unsigned int check_thread_count(unsigned int subtrees)
-{
-	unsigned int n = clamp(num_online_cpus() / 2, 1U, CHECK_THREADS_MAX);
-
-	return min(n, max(subtrees, 1U));
-}
-
-/* Walk the subtrees in parallel: n - 1 kthreads and this task. */
-static int check_children_parallel(struct check_walk *w)
-{
-	unsigned int i, n = check_thread_count(w->nr);
-	struct task_struct *t;
-
-	init_completion(&w->done);
-	atomic_set(&w->active, 1);
-
-	for (i = 1; i < n; i++) {
-		atomic_inc(&w->active);
-		t = kthread_run(check_walk_thread, w, "bch_btrchk[%u]", i);
-		if (IS_ERR(t)) {
-			/* Fewer walkers do the same work, only slower. */
-			atomic_dec(&w->active);
-			pr_warn("could not start btree check thread %u: %ld\n",
-				i, PTR_ERR(t));
-			break;
-		}
-	}
-
-	check_walk_run(w);
-	check_walk_leave(w);
-	wait_for_completion(&w->done);
-
-	return w->err;
-}
-
-/**
- * bch_btree_check - read the whole btree of a set being registered
- * @c: the set, with c->root loaded
- *
- * Verifies every node (reading it in) and marks every key's buckets with
- * bch_initial_mark_key(). Returns 0 or the first error.
- */
-int bch_btree_check(struct cache_set *c)
-{
-	struct btree *root = c->root;
-	struct check_walk w = { .c = c };
-	int ret = 0;
-
-	rw_lock(false, root, root->level);
-
-	check_mark_node(root);
-	if (root->level) {
-		ret = check_collect_children(&w, root);
-		if (!ret)
-			ret = check_children_parallel(&w);
-		kvfree(w.children);
-	}
-
-	rw_unlock(false, root);
-
-	c->gc_stats.nodes += atomic_long_read(&w.nodes);
-	if (ret)
-		pr_err("btree check failed: %i\n", ret);
-	return ret;
 }
 
 /* ---- The pointer checker: what extents.c asks of the cache set ---- */

@@ -628,8 +628,13 @@ struct search {
 	/* The part of bio the first cache miss fills, and its size. */
 	struct bio		*cache_miss;
 	unsigned int		insert_bio_sectors;
-	/* Our own reference on iop.bio (data for the cache), if any. */
+	/*
+	 * Our own references on the data for the cache (iop.bio), which the
+	 * insert drops as it writes it out: a write's clone of the caller's
+	 * bio, or a read miss's bounce pages (freed when the read is done).
+	 */
 	struct bio		*insert_bio;
+	struct bio		*miss_fill;
 
 	/* The range of the request, in backing-device sectors. */
 	u64			sector;
@@ -751,6 +756,8 @@ static CLOSURE_CALLBACK(search_free)
 
 	if (s->insert_bio)
 		bio_put(s->insert_bio);
+	if (s->miss_fill)
+		bio_put(s->miss_fill);
 	bio_uninit(&s->bio.bio);
 	search_complete_orig(s);
 
@@ -822,13 +829,6 @@ static struct bio *miss_fill_bio_alloc(struct search *s, struct bio *miss)
 	return fill;
 }
 
-/*
- * The next @sectors of @bio are not in the cache. The first miss of a
- * request that is not bypassed is read into bounce pages and inserted
- * into the cache later; before that a check key goes into the btree over
- * the range, and the insert only happens where it still is (a write
- * meanwhile replaces it). Other misses just read the backing device.
- */
 /* Read the next @sectors of @bio from the backing device, not caching them. */
 static int miss_to_backing(struct search *s, struct bio *bio,
 			   unsigned int sectors)
@@ -863,6 +863,13 @@ static int miss_claim_range(struct btree *b, struct search *s,
 	return ret;
 }
 
+/*
+ * The next @sectors of @bio are not in the cache. The first miss of a
+ * request that is not bypassed is read into bounce pages and inserted
+ * into the cache later; before that a check key goes into the btree over
+ * the range, and the insert only happens where it still is (a write
+ * meanwhile replaces it). Other misses just read the backing device.
+ */
 static int cached_dev_cache_miss(struct btree *b, struct search *s,
 				 struct bio *bio, unsigned int sectors)
 {
@@ -888,7 +895,7 @@ static int cached_dev_cache_miss(struct btree *b, struct search *s,
 	if (fill) {
 		s->cache_miss = miss;
 		s->iop.bio = fill;
-		s->insert_bio = fill;
+		s->miss_fill = fill;
 		bio_get(fill);		/* one for the completion below */
 		read_from_backing(s, fill);
 	} else {
@@ -1025,12 +1032,9 @@ static CLOSURE_CALLBACK(cached_dev_read_finish)
 
 	if (s->iop.replace_collision)
 		bch_mark_cache_miss_collision(s->iop.c, s->d);
-	/*
-	 * The miss fill's bounce pages. Not through s->iop.bio: the insert
-	 * lets go of that as it writes the data out.
-	 */
-	if (s->insert_bio)
-		bio_free_pages(s->insert_bio);
+	/* Not through s->iop.bio: the insert lets go of that. */
+	if (s->miss_fill)
+		bio_free_pages(s->miss_fill);
 	search_free(ws);
 }
 
