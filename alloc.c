@@ -45,6 +45,17 @@
 #include <linux/vmalloc.h>
 #include <kunit/visibility.h>
 
+/*
+ * The least each free list (and a quarter of free_inc) holds. Upstream
+ * sizes them by the cache alone, so a cache of about a thousand buckets
+ * invalidates four at a time and writes its whole prio chain, a bucket,
+ * for every four buckets it hands out: a quarter again of the data
+ * written, and the writes that find no free bucket meanwhile are not
+ * cached. Sixteen buckets per prio write hold at most ~2% of such a
+ * cache free ahead of need; larger caches are sized as upstream's.
+ */
+#define FREE_LIST_MIN	4
+
 /* Data streams kept open at once by bch_alloc_sectors(). */
 #define MAX_OPEN_BUCKETS	128
 
@@ -1195,8 +1206,12 @@ int bch_cache_alloc_init(struct cache *ca)
 	if (ret)
 		return ret;
 
-	/* Free lists scale with the cache: about 1/1024 of it each. */
-	per_list = roundup_pow_of_two(ca->sb.nbuckets) >> 10;
+	/*
+	 * Free lists scale with the cache, about 1/1024 of it each, as
+	 * upstream's; but not below FREE_LIST_MIN (see there).
+	 */
+	per_list = max_t(size_t, roundup_pow_of_two(ca->sb.nbuckets) >> 10,
+			 FREE_LIST_MIN);
 	n = prio_buckets(ca);
 
 	ret = alloc_free_lists(ca, per_list);
