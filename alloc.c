@@ -164,6 +164,7 @@ void __bch_invalidate_one_bucket(struct cache *ca, struct bucket *b)
 	/* The free lists hold a pin until bch_bucket_alloc() hands it out. */
 	atomic_inc(&b->pin);
 	b->reclaimable_in_gc = 0;
+	b->sectors_before_gc = 0;
 }
 
 static void invalidate_into_free_inc(struct cache *ca, size_t nr)
@@ -184,13 +185,21 @@ static void wait_for_gc(struct cache *ca)
  * much live data the bucket holds. The oldest possible prio is worth an
  * eighth of a fresh one, so a full old bucket still beats an almost empty
  * new one only by so much.
+ *
+ * While gc runs, the live data of every bucket it has not reached yet
+ * reads zero. Upstream ranks by that, so a gc makes every bucket of clean
+ * data look empty and the allocator throws away cached data (lowest
+ * bucket numbers first: the oldest, most often the hottest) although
+ * empty buckets abound. The count from before gc still holds for them.
  */
 VISIBLE_IF_KUNIT u64 bch_bucket_lru_key(const struct bucket *b, u16 min_prio)
 {
 	u64 floor = (INITIAL_PRIO - min_t(u32, min_prio, INITIAL_PRIO)) / 8;
 	u64 age = b->prio > min_prio ? b->prio - min_prio : 0;
+	unsigned int live = max_t(unsigned int, GC_SECTORS_USED(b),
+				  b->sectors_before_gc);
 
-	return (age + floor) * GC_SECTORS_USED(b);
+	return (age + floor) * live;
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_bucket_lru_key);
 

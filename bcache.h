@@ -300,6 +300,11 @@ struct bucket {
 	u8		last_gc;	/* oldest gen still pointed at, per gc */
 	u16		gc_mark;	/* GC_MARK (2) | SECTORS_USED (13) | MOVE (1) */
 	u16		reclaimable_in_gc:1;
+	/*
+	 * GC_SECTORS_USED as gc began, while gc counts afresh from zero:
+	 * the lru keeps ranking by it meanwhile (bch_bucket_lru_key()).
+	 */
+	u16		sectors_before_gc:13;
 };
 
 /* Generations @b moved past the oldest pointer gc last saw into it. */

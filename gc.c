@@ -1011,8 +1011,10 @@ static void btree_gc_start(struct cache_set *c)
 	for (g = first_bucket(ca); g < end_bucket(ca); g++) {
 		g->last_gc = g->gen;
 		/* Asked while gc_mark_valid still holds. */
-		if (bch_can_invalidate_bucket(ca, g))
+		if (bch_can_invalidate_bucket(ca, g)) {
 			g->reclaimable_in_gc = 1;
+			g->sectors_before_gc = GC_SECTORS_USED(g);
+		}
 		if (!atomic_read(&g->pin)) {
 			SET_GC_MARK(g, 0);
 			SET_GC_SECTORS_USED(g, 0);
@@ -1082,6 +1084,7 @@ static void bch_btree_gc_finish(struct cache_set *c)
 	for (g = first_bucket(ca); g < end_bucket(ca); g++) {
 		c->need_gc = max(c->need_gc, bucket_gc_gen(g));
 		g->reclaimable_in_gc = 0;
+		g->sectors_before_gc = 0;
 
 		if (atomic_read(&g->pin))
 			continue;

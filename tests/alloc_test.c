@@ -231,6 +231,40 @@ static void alloc_test_lru_equal_keys_by_index(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ca->heap.data[i].bucket, i + 1);
 }
 
+/*
+ * While gc recounts, every bucket's live sectors read zero: the buckets
+ * that were empty before gc must still go before those holding data,
+ * whatever their numbers (upstream takes the lowest numbers then).
+ */
+static void alloc_test_lru_during_gc_keeps_order(struct kunit *test)
+{
+	struct cache *ca = fake_cache(test, 9, 4);
+	size_t i;
+	int nr;
+
+	ca->set->gc_mark_valid = 0;
+	for (i = 1; i < 9; i++) {
+		struct bucket *b = ca->buckets + i;
+
+		b->prio = INITIAL_PRIO;
+		SET_GC_MARK(b, GC_MARK_RECLAIMABLE);
+		b->reclaimable_in_gc = 1;
+		/* Buckets 1-4 held clean data when gc began; 5-8 nothing. */
+		b->sectors_before_gc = i <= 4 ? 256 : 0;
+	}
+	/* gc has reached bucket 2 already and counted part of it. */
+	SET_GC_SECTORS_USED(&ca->buckets[2], 16);
+
+	nr = bch_alloc_lru_candidates(ca);
+	KUNIT_ASSERT_EQ(test, nr, 4);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, ca->heap.data[i].bucket, i + 5);
+
+	/* The larger of the two counts ranks a bucket gc already reached. */
+	KUNIT_EXPECT_EQ(test, bch_bucket_lru_key(&ca->buckets[2], 0),
+			bch_bucket_lru_key(&ca->buckets[1], 0));
+}
+
 static int expect_cmp(const void *l, const void *r)
 {
 	const struct bch_alloc_candidate *a = l, *b = r;
@@ -393,6 +427,7 @@ static struct kunit_case alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(alloc_test_can_invalidate, invalidate_gen_params),
 	KUNIT_CASE_PARAM(alloc_test_reserve_source, reserve_gen_params),
 	KUNIT_CASE(alloc_test_lru_key),
+	KUNIT_CASE(alloc_test_lru_during_gc_keeps_order),
 	KUNIT_CASE(alloc_test_lru_equal_keys_by_index),
 	KUNIT_CASE(alloc_test_lru_matches_full_sort),
 	KUNIT_CASE(alloc_test_lru_skips_ineligible),
