@@ -14,7 +14,8 @@ if [ "${1:-}" = -i ]; then
 	export VM_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off"
 	raw_suffix=-icount
 	# Deterministic, so one round will do; and guest seconds take long.
-	export VM_APPEND="bench_rounds=1 bench_runtime=5"
+	# bench-cache: a smaller hit test, and no filling of the whole set.
+	export VM_APPEND="bench_rounds=1 bench_runtime=5 bench_hit_mb=64 bench_full=0"
 	shift
 fi
 job=${1:-bench-bdev}
@@ -27,24 +28,32 @@ ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf" \
 logf=$(mktemp)
 trap 'rm -f "$logf"' EXIT
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 3600 "jobs/$job" > /dev/null
-# Every measurement, then the best of the rounds and the ratios. Metrics
+# Every measurement, then the median of the rounds and the ratios. Metrics
 # ending in _ms or _kb are better when lower; ratios are then kernel/ours,
 # so above 1 always means ours is better.
 grep -ao 'INFO .*' "$logf" | tr -d '\r'
 grep -ao 'BENCH .*' "$logf" | tr -d '\r' | tee "$BCACHE_CACHE/bench-$job${raw_suffix:-}.raw" | awk '
 	function lower(m) { return m ~ /_(ms|kb)$/ }
-	{
-		k = $2 " " $3; m[$3] = 1
-		if (!(k in best) || (lower($3) ? $4 < best[k] : $4 > best[k]))
-			best[k] = $4
+	function median(k,    n, i, j, t, v) {
+		n = cnt[k]
+		if (!n)
+			return 0
+		for (i = 1; i <= n; i++)
+			v[i] = val[k, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	}
+	{ k = $2 " " $3; m[$3] = 1; val[k, ++cnt[k]] = $4 }
 	END {
 		printf "%-16s %12s %12s %12s %10s %10s\n", "workload", "raw",
 			"ours", "kernel", "ours/raw", "ours/kernel"
 		for (w in m) {
-			r = best["raw " w]; o = best["ours " w]; k = best["ref " w]
+			r = median("raw " w); o = median("ours " w); k = median("ref " w)
 			vr = r && o ? (lower(w) ? r / o : o / r) : 0
 			vk = k && o ? (lower(w) ? k / o : o / k) : 0
-			printf "%-16s %12.0f %12.0f %12.0f %10.2f %10.2f\n", w, r, o, k, vr, vk
+			printf "%-16s %12.1f %12.1f %12.1f %10.2f %10.2f\n", w, r, o, k, vr, vk
 		}
 	}'
