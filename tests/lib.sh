@@ -47,6 +47,8 @@ load_ref() { insmod "$REF" "$@"; }
 
 # Stop every bcache device and unload the module, whichever is loaded.
 unload_bcache() {
+	local f i=0
+
 	grep -q '^bcache ' /proc/modules || return 0
 	for f in /sys/block/bcache*/bcache/stop; do
 		[ -e "$f" ] && echo 1 > "$f" 2>/dev/null
@@ -54,7 +56,6 @@ unload_bcache() {
 	for f in /sys/fs/bcache/*/stop; do
 		[ -e "$f" ] && echo 1 > "$f" 2>/dev/null
 	done
-	i=0
 	while [ $i -lt 50 ] && ls /sys/block | grep -q '^bcache'; do
 		sleep 0.2
 		i=$((i + 1))
@@ -64,8 +65,7 @@ unload_bcache() {
 
 # Wait up to $2 seconds (default 10) for path $1 to appear.
 wait_for() {
-	i=0
-	n=$(( ${2:-10} * 5 ))
+	local i=0 n=$(( ${2:-10} * 5 ))
 	while [ ! -e "$1" ] && [ $i -lt $n ]; do
 		sleep 0.2
 		i=$((i + 1))
