@@ -104,9 +104,7 @@ register_phase() {
 	load_who > /dev/null
 	bench_set_up
 	set=$(cs_dir)
-	echo 0 > "$set/congested_read_threshold_us"
-	echo 0 > "$set/congested_write_threshold_us"
-	echo 0 > /sys/block/bcache0/bcache/sequential_cutoff
+	cs_tune bcache0
 	# Past the cache's size: the set is full.
 	[ "$FULL" = 1 ] && size=956M || size=${HIT_MB}M
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M \
@@ -128,14 +126,11 @@ bench_one() {	# bench_one ours|ref
 	load_who
 	bench_set_up
 	echo writethrough > /sys/block/bcache0/bcache/cache_mode
-	# TCG's latencies would trip the congestion bypass at random.
-	set=$(cs_dir)
-	echo 0 > "$set/congested_read_threshold_us"
-	echo 0 > "$set/congested_write_threshold_us"
-	# Fill 256 MiB through the cache, then the hit test reads it back. A
+	# TCG's latencies would trip the congestion bypass at random. Fill
+	# 256 MiB through the cache, then the hit test reads it back: a
 	# sequential fill would bypass the cache past sequential_cutoff, so
-	# the cutoff is off for it.
-	echo 0 > /sys/block/bcache0/bcache/sequential_cutoff
+	# the cutoff is off for it. cs_tune turns both off.
+	cs_tune bcache0
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=${HIT_MB}M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
 	# What the writes could not cache read passes cache, until one finds
@@ -163,14 +158,7 @@ bench_one() {	# bench_one ours|ref
 	unload_bcache
 }
 
-# The disks are sparse files: the first write to a region costs the host
-# an allocation. Touch everything the runs use once, so that whoever goes
-# first does not pay for it.
-for d in vdb:512 vda:1280; do
-	fio --name=touch --filename=/dev/${d%:*} --rw=write --bs=1M \
-		--size=${d#*:}M --direct=1 --ioengine=libaio --iodepth=4 \
-		> /dev/null 2>&1
-done
+bench_disks_touch
 bench_set_make
 echo "BENCH raw randread_hit $(fio_run /dev/mapper/cache512 randread 4k ${HIT_MB}M)"
 # Interleaved, and each round the other one goes first.

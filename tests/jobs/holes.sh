@@ -16,9 +16,7 @@ for who in ours ref ours ref; do
 	bench_set_up
 	echo writethrough > /sys/block/bcache0/bcache/cache_mode
 	set=$(cs_dir)
-	echo 0 > "$set/congested_read_threshold_us"
-	echo 0 > "$set/congested_write_threshold_us"
-	echo 0 > /sys/block/bcache0/bcache/sequential_cutoff
+	cs_tune bcache0
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=64M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
 	for pass in 1 2 3 4 5 6 7 8 9 10; do

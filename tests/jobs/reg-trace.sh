@@ -46,11 +46,7 @@ one() {
 	unload_bcache
 }
 
-for d in vdb:512 vda:1280; do
-	fio --name=touch --filename=/dev/${d%:*} --rw=write --bs=1M \
-		--size=${d#*:}M --direct=1 --ioengine=libaio --iodepth=4 \
-		> /dev/null 2>&1
-done
+bench_disks_touch
 one ours
 one ref
 check_ok "trace ran"
