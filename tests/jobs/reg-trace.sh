@@ -9,7 +9,8 @@ one() {
 	bench_set_make
 	if [ "$who" = ours ]; then load_ours; else load_ref; fi
 	bench_set_up
-	echo 0 > /sys/block/bcache0/bcache/sequential_cutoff
+	# No sequential or congestion bypass: both sets get the same fill.
+	cs_tune bcache0
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=256M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
 	fio --name=fill --filename=/dev/bcache0 --rw=randwrite --bs=4k \
