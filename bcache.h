@@ -508,10 +508,12 @@ struct cache_set {
 	atomic_long_t		flash_dev_dirty_sectors;
 	unsigned int		nr_uuids;
 	struct uuid_entry	*uuids;
+	/* A table write waiting for its journal entry, then freeing uuid_old. */
 	struct closure		uuid_write;
 	struct semaphore	uuid_write_mutex;
-	/* Where the table is on disk. */
+	/* Where the table is on disk, and was before the last write. */
 	BKEY_PADDED(uuid_bucket);
+	BKEY_PADDED(uuid_old);
 
 	struct closure		sb_write;
 	struct semaphore	sb_write_mutex;

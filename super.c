@@ -1045,6 +1045,9 @@ static int cached_dev_setup(struct cached_dev *dc, const char **err)
 	if (ret)
 		return ret;
 
+	/* Before attaching, which logs too: upstream's order of messages. */
+	pr_info("registered backing device %pg\n", dc->bdev);
+
 	/*
 	 * Under the lock, against the reboot notifier: it stops every
 	 * device on the list, so one added after it ran would be missed.
@@ -1059,8 +1062,6 @@ static int cached_dev_setup(struct cached_dev *dc, const char **err)
 		*err = "bcache is in reboot";
 		return -EBUSY;
 	}
-
-	pr_info("registered backing device %pg\n", dc->bdev);
 
 	/* Attaching ran bcacheN already. */
 	if (atomic_read(&dc->running))

@@ -198,32 +198,47 @@ static void uuid_bucket_release(struct cache_set *c, struct bkey *old)
 	mutex_unlock(&c->bucket_lock);
 }
 
+/* The journal entry naming the new home is on disk: free the old one. */
+static CLOSURE_CALLBACK(uuid_write_done)
+{
+	closure_type(c, struct cache_set, uuid_write);
+
+	uuid_bucket_release(c, &c->uuid_old);
+	up(&c->uuid_write_mutex);
+	closure_return(cl);
+}
+
 /**
  * bch_uuid_write() - persist @c's uuid table
  * @c:	a running cache set
  *
- * The whole table goes to a newly allocated bucket, a journal entry
- * recording that bucket is written and waited for, and only then is the
- * old bucket freed. Concurrent callers are serialized.
+ * The whole table goes to a newly allocated bucket; a journal entry
+ * recording that bucket is started, and once it is on disk the old bucket
+ * is freed. The caller does not wait for the journal (as upstream's
+ * does not): a table whose entry misses a crash is still a table the
+ * devices' superblocks agree with, only older. Freeing the old bucket
+ * before the journal names its successor could hand it out while the
+ * journal on disk still points there. A second call waits for the
+ * first's journal entry.
  *
  * Return: 0, -ENOSPC if no bucket could be had, or -EIO (the set is then
  * being shut down as failed).
  */
 int bch_uuid_write(struct cache_set *c)
 {
-	BKEY_PADDED(key) old = {};
-	struct closure cl;
 	int ret;
 
 	down(&c->uuid_write_mutex);
-	ret = bch_uuid_table_relocate(c, &old.key);
-	if (!ret) {
-		closure_init_stack(&cl);
-		bch_journal_meta(c, &cl);
-		closure_sync(&cl);
-		uuid_bucket_release(c, &old.key);
+	bkey_init(&c->uuid_old);
+	ret = bch_uuid_table_relocate(c, &c->uuid_old);
+	if (ret) {
+		up(&c->uuid_write_mutex);
+	} else {
+		/* The set is not freed before the bucket is let go of. */
+		closure_init(&c->uuid_write, &c->cl);
+		bch_journal_meta(c, &c->uuid_write);
+		continue_at(&c->uuid_write, uuid_write_done, system_wq);
 	}
-	up(&c->uuid_write_mutex);
 
 	if (ret == -EIO)
 		bch_cache_set_error(c, "writing uuids");

@@ -39,14 +39,33 @@ disk_ios() {
 	done
 }
 
+# CPU ticks each thread has used so far: "pid:comm ticks" lines.
+thread_ticks() {
+	awk '{ sub(/^.*\) /, ""); print FILENAME, $12 + $13 }' \
+		/proc/[0-9]*/task/[0-9]*/stat 2>/dev/null |
+	while read -r f t; do
+		echo "${f#/proc/}:$(cat "${f%/stat}/comm" 2>/dev/null) $t"
+	done
+}
+
+# The threads that used the most CPU between two thread_ticks outputs.
+busiest_threads() {
+	awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > 0) print d, $1 }' "$1" "$2" |
+		sort -rn | head -n 4 | awk '{ sub(/^[0-9]+\/task\/[0-9]+\/stat:/, "", $2); printf " %s=%d", $2, $1 }'
+}
+
 # bench_io WHO METRIC CMD...: runs CMD (which prints the metric), prints
-# the BENCH line and an INFO line with the disk requests it made.
+# the BENCH line and an INFO line with the disk requests it made and the
+# threads that were busiest meanwhile (ticks of 10 ms).
 bench_io() {
 	local who=$1 metric=$2 before after value
 	shift 2
+	thread_ticks > /tmp/ticks.before
 	before=$(disk_ios)
 	value=$("$@")
 	after=$(disk_ios)
+	thread_ticks > /tmp/ticks.after
+	echo "INFO $who $metric: busiest threads:$(busiest_threads /tmp/ticks.before /tmp/ticks.after)"
 	echo "BENCH $who $metric $value"
 	echo "$before $after" | awk -v w="$who" -v m="$metric" -v t="$RUNTIME" -v v="$value" '{
 		ops = v * t
