@@ -336,6 +336,8 @@ u8 __bch_btree_mark_key(struct cache_set *c, int level, struct bkey *k);
 /* gc's marking rule for one pointer, on a bare bucket (tests/gc_test.c). */
 u8 bch_gc_mark_bucket(struct bucket *g, u8 ptr_gen, int level, bool dirty,
 		      unsigned int sectors, bool *conflict);
+/* Whether the walk pauses for foreground I/O now. */
+bool bch_gc_should_pause(struct cache_set *c, struct gc_stat *gc);
 #endif
 
 static inline void set_gc_sectors(struct cache_set *c)

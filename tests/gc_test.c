@@ -272,6 +272,43 @@ static void gc_test_bucket_in_use(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, stats.in_use, 0);
 }
 
+/*
+ * gc pauses for foreground I/O only by its pass rule (at least 100 nodes
+ * between pauses), never because another task wants the CPU: pausing on
+ * that made a walk under steady I/O restart forever.
+ */
+static void gc_test_pause_rule(struct kunit *test)
+{
+	struct cache_set *c = fake_cache_set(test);
+	struct gc_stat gc = {};
+
+	c->gc_stats.nodes = 500;	/* the last run's count: 100 per pass */
+	gc.nodes = 1000;
+	KUNIT_EXPECT_FALSE(test, bch_gc_should_pause(c, &gc));
+
+	atomic_set(&c->search_inflight, 3);
+	gc.nodes_pre = 950;
+	KUNIT_EXPECT_FALSE(test, bch_gc_should_pause(c, &gc));
+	KUNIT_EXPECT_EQ(test, gc.nodes_pre, 950);
+
+	gc.nodes_pre = 900;
+	KUNIT_EXPECT_TRUE(test, bch_gc_should_pause(c, &gc));
+	KUNIT_EXPECT_EQ(test, gc.nodes_pre, 1000);
+	KUNIT_EXPECT_FALSE(test, bch_gc_should_pause(c, &gc));
+
+	/* A big tree takes 1/100 of it per pass. */
+	c->gc_stats.nodes = 50000;
+	gc.nodes = 1400;
+	KUNIT_EXPECT_FALSE(test, bch_gc_should_pause(c, &gc));
+	gc.nodes = 1500;
+	KUNIT_EXPECT_TRUE(test, bch_gc_should_pause(c, &gc));
+
+	/* Forced rescheduling alone never pauses the walk. */
+	set_tsk_need_resched(current);
+	gc.nodes = 1501;
+	KUNIT_EXPECT_FALSE(test, bch_gc_should_pause(c, &gc));
+}
+
 /* ---- keybufs ---- */
 
 static struct keybuf *new_keybuf(struct kunit *test)
@@ -437,6 +474,7 @@ static struct kunit_case bcache_gc_cases[] = {
 	KUNIT_CASE(gc_test_mark_key_skips),
 	KUNIT_CASE(gc_test_initial_mark),
 	KUNIT_CASE(gc_test_bucket_in_use),
+	KUNIT_CASE(gc_test_pause_rule),
 	KUNIT_CASE(keybuf_test_order_and_overlap),
 	KUNIT_CASE(keybuf_test_next_and_del),
 	KUNIT_CASE(keybuf_test_full),

@@ -7,7 +7,7 @@ cmdline_arg() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" /proc/cmdline; }
 RUNTIME=$(cmdline_arg bench_runtime)
 RUNTIME=${RUNTIME:-15}
 ROUNDS=$(cmdline_arg bench_rounds)
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 # MiB the hit test reads (written and warmed first), and whether the set
 # is filled to the brim before the register timing (-i skips that: under
 # icount, filling takes most of the time and says nothing of the driver).
@@ -173,7 +173,14 @@ bench_one() {	# bench_one ours|ref
 	bench_io $who randwrite_wt fio_run /dev/bcache0 randwrite 4k ${HIT_MB}M
 	# Past the hit test's region, where nothing is cached: the bypass
 	# path alone, not how fragmented the random writes left the cache.
+	local set gc0 gc1 st
+	set=$(cs_dir)
+	st=/sys/block/bcache0/bcache/stats_total
+	gc0=$(cat "$set/internal/btree_gc_last_sec")
 	bench_io $who seqread_1m fio_run /dev/bcache0 read 1M 1G 256M
+	gc1=$(cat "$set/internal/btree_gc_last_sec")
+	echo "INFO $who seqread_1m: seconds since gc before $gc0 after $gc1;" \
+		"cache misses $(cat $st/cache_misses) bypass hits $(cat $st/cache_bypass_hits)"
 	unload_bcache
 }
 
