@@ -277,6 +277,15 @@ bench_disks_touch() {
 	done
 }
 
+# Requests the disks completed (reads writes, of vdb then vda): how many
+# device I/Os each bcache request cost is most of what TCG measures.
+disk_ios() {
+	local d
+	for d in vdb vda; do
+		awk '{ printf "%d %d ", $1, $5 }' /sys/block/$d/stat
+	done
+}
+
 # Register both devices of bench_set_make()'s set; wait for bcache0.
 bench_set_up() {
 	echo /dev/mapper/cache512 > /sys/fs/bcache/register

@@ -31,14 +31,6 @@ mem_kb() {	# kernel memory bcache can hold: slab + vmalloc, in KiB
 	awk '/^Slab:|^VmallocUsed:/ { s += $2 } END { print s }' /proc/meminfo
 }
 
-# Requests the disks completed (reads writes, of vdb then vda): how many
-# device I/Os each bcache request cost is most of what TCG measures.
-disk_ios() {
-	for d in vdb vda; do
-		awk '{ printf "%d %d ", $1, $5 }' /sys/block/$d/stat
-	done
-}
-
 # CPU ticks each thread has used so far: "pid:comm ticks" lines.
 thread_ticks() {
 	awk '{ sub(/^.*\) /, ""); print FILENAME, $12 + $13 }' \
@@ -181,12 +173,12 @@ bench_one() {	# bench_one ours|ref
 	# are the share of misses.
 	bench_io $who randread_hit fio_run /dev/bcache0 randread 4k ${HIT_MB}M
 	bench_io $who randwrite_wt fio_run /dev/bcache0 randwrite 4k ${HIT_MB}M
-	# Past the hit test's region, where nothing is cached: the bypass
-	# path alone, not how fragmented the random writes left the cache.
 	local set gc0 gc1 st
 	set=$(cs_dir)
 	st=/sys/block/bcache0/bcache/stats_total
 	gc0=$(cat "$set/internal/btree_gc_last_sec")
+	# Past the hit test's region, where nothing is cached: the bypass
+	# path alone, not how fragmented the random writes left the cache.
 	bench_io $who seqread_1m fio_run /dev/bcache0 read 1M 1G 256M
 	gc1=$(cat "$set/internal/btree_gc_last_sec")
 	echo "INFO $who seqread_1m: seconds since gc before $gc0 after $gc1;" \

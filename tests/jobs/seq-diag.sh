@@ -8,7 +8,6 @@ fio_seq() {
 		--size=1G --offset=256M --minimal 2>/dev/null |
 	awk -F';' '{ print $8 }'
 }
-ios() { for d in vdb vda; do awk '{ printf "%d %d ", $1, $5 }' /sys/block/$d/stat; done; }
 
 bench_disks_touch
 echo "SEQ vda max_segments $(cat /sys/block/vda/queue/max_segments)" \
@@ -30,9 +29,9 @@ for fill in 0 64; do
 				--norandommap > /dev/null 2>&1
 		fi
 		echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
-		b=$(ios)
+		b=$(disk_ios)
 		v=$(fio_seq)
-		a=$(ios)
+		a=$(disk_ios)
 		echo "$b $a" | awk -v w="$who" -v v="$v" -v f=$fill '{
 			printf "SEQ fill=%s %s iops=%d vdb r%d w%d vda r%d w%d per req %.2f\n",
 				f, w, v, $5 - $1, $6 - $2, $7 - $3, $8 - $4, ($7 - $3) / (v * 10) }'
