@@ -29,6 +29,21 @@ for f in bucket_size block_size btree_cache_size cache_available_percent \
 	 flash_vol_create; do
 	check "the set has $f" test -e "$SET/$f"
 done
+# Every name, as the kernel's bcache.ko (6.12) lists them for a set with
+# one cache and one backing device (recorded with jobs/sysfs-diff).
+names() { ls "$1" | tr '\n' ' '; }
+check_eq "the set's attributes are upstream's" \
+	"average_key_size bdev0 block_size btree_cache_size bucket_size cache0 cache_available_percent clear_stats congested congested_read_threshold_us congested_write_threshold_us errors flash_vol_create internal io_error_halflife io_error_limit journal_delay_ms root_usage_percent stats_day stats_five_minute stats_hour stats_total stop synchronous tree_depth unregister " \
+	"$(names "$SET")"
+check_eq "the set's internal/ attributes are upstream's" \
+	"active_journal_entries bset_tree_stats btree_cache_max_chain btree_gc_average_duration_ms btree_gc_average_frequency_sec btree_gc_last_sec btree_gc_max_duration_ms btree_nodes btree_read_average_duration_us btree_read_average_frequency_ms btree_read_last_ms btree_read_max_duration_us btree_shrinker_disabled btree_sort_average_duration_us btree_sort_average_frequency_ms btree_sort_last_ms btree_sort_max_duration_us btree_split_average_duration_us btree_split_average_frequency_sec btree_split_last_sec btree_split_max_duration_us btree_used_percent cache_read_races copy_gc_enabled cutoff_writeback cutoff_writeback_sync feature_compat feature_incompat feature_ro_compat flush_write gc_after_writeback gc_always_rewrite idle_max_writeback_rate io_disable prune_cache reclaim reclaimed_journal_buckets trigger_gc writeback_keys_done writeback_keys_failed " \
+	"$(names "$SET/internal")"
+check_eq "the set's stats_total attributes are upstream's" \
+	"bypassed cache_bypass_hits cache_bypass_misses cache_hit_ratio cache_hits cache_miss_collisions cache_misses " \
+	"$(names "$SET/stats_total")"
+check_eq "the cache device's attributes are upstream's" \
+	"block_size btree_written bucket_size cache_replacement_policy clear_stats discard io_errors metadata_written nbuckets priority_stats set written " \
+	"$(names /sys/block/vdb/bcache)"
 # The values, for the log (compare ours with ref there).
 for f in bucket_size block_size btree_cache_size cache_available_percent \
 	 congested_read_threshold_us congested_write_threshold_us \
