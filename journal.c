@@ -414,9 +414,15 @@ static int journal_search_first_hit(struct journal_search *s,
 	/*
 	 * Bucket 0 must come first: if the ring wrapped, the jsets in it
 	 * are newer than those in any bucket after the first hole.
+	 *
+	 * The step is upstream's, 2^32 / phi (GOLDEN_RATIO_32 is its
+	 * negation): with the ring sizes make-bcache sets up (a power of
+	 * two) it walks forwards from bucket 0, where a young journal is,
+	 * so registration probes the same buckets as the kernel's bcache
+	 * does. The negated step walked backwards through the empty end.
 	 */
 	for (i = 0; i < s->nr; i++) {
-		idx = (u32)(i * GOLDEN_RATIO_32) % s->nr;
+		idx = (u32)(i * (0U - GOLDEN_RATIO_32)) % s->nr;
 		if (test_bit(idx, s->done))
 			break;
 		ret = journal_search_read(s, idx);

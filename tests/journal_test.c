@@ -431,6 +431,56 @@ static void search_finds_newest(struct kunit *test)
 		KUNIT_EXPECT_LE(test, f.reads[k], 1);
 }
 
+/*
+ * The buckets a registration reads, in order, as the kernel's bcache reads
+ * them: a young journal in buckets 1 and 2 of a ring of 8 (make-bcache's
+ * layout after a fill). The probes walk forwards from bucket 0, the bisect
+ * finds bucket 2, and the backwards pass stops at the empty bucket 7.
+ */
+struct order_ring {
+	struct fake_ring	f;
+	unsigned int		order[8];
+	unsigned int		n;
+};
+
+static int order_read(struct journal_search *s, unsigned int idx)
+{
+	struct order_ring *o = container_of(s, struct order_ring, f.s);
+
+	if (o->n < ARRAY_SIZE(o->order))
+		o->order[o->n] = idx;
+	o->n++;
+	return fake_read(s, idx);
+}
+
+static void search_reads_as_upstream(struct kunit *test)
+{
+	static const unsigned int want[] = { 0, 1, 4, 2, 3, 7 };
+	DECLARE_BITMAP(done, SB_JOURNAL_BUCKETS);
+	struct order_ring o = {
+		.f = {
+			.s = { .nr = 8, .done = done,
+			       .read = order_read, .newest = fake_newest },
+			.test = test,
+			.list = new_list(test),
+		},
+	};
+	unsigned int k;
+
+	o.f.seq = kunit_kcalloc(test, 8, sizeof(*o.f.seq), GFP_KERNEL);
+	o.f.reads = kunit_kcalloc(test, 8, sizeof(*o.f.reads), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o.f.seq);
+	KUNIT_ASSERT_NOT_NULL(test, o.f.reads);
+	o.f.seq[1] = SEQ_BASE;
+	o.f.seq[2] = SEQ_BASE + 1;
+
+	KUNIT_ASSERT_EQ(test, bch_journal_search(&o.f.s), 0);
+	KUNIT_EXPECT_EQ(test, fake_newest(&o.f.s), SEQ_BASE + 1);
+	KUNIT_ASSERT_EQ(test, o.n, ARRAY_SIZE(want));
+	for (k = 0; k < ARRAY_SIZE(want); k++)
+		KUNIT_EXPECT_EQ_MSG(test, o.order[k], want[k], "read %u", k);
+}
+
 static void search_empty_ring(struct kunit *test)
 {
 	DECLARE_BITMAP(done, SB_JOURNAL_BUCKETS);
@@ -482,6 +532,7 @@ static struct kunit_case journal_test_cases[] = {
 	KUNIT_CASE(list_expires_old_entries),
 	KUNIT_CASE(gap_detection),
 	KUNIT_CASE_PARAM(search_finds_newest, search_case_gen),
+	KUNIT_CASE(search_reads_as_upstream),
 	KUNIT_CASE(search_empty_ring),
 	KUNIT_CASE(search_passes_errors),
 	{}
