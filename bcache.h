@@ -821,6 +821,10 @@ int bch_cached_dev_run(struct cached_dev *dc);
 void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
 void bch_cached_dev_uevent(struct cached_dev *dc);
 void bch_cached_dev_release(struct kobject *kobj);
+#if IS_ENABLED(CONFIG_KUNIT)
+int bch_stripe_geometry(u64 sectors, unsigned int io_opt,
+			unsigned int *stripe_size, unsigned int *nr_stripes);
+#endif
 
 /* Cache sets (super.c) */
 extern struct list_head bch_cache_sets;		/* under bch_register_lock */

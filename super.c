@@ -45,6 +45,7 @@
 #include <linux/reboot.h>
 #include <linux/sysfs.h>
 #include <linux/wait.h>
+#include <kunit/visibility.h>
 
 DEFINE_MUTEX(bch_register_lock);	/* the list below; see bcache.h */
 struct workqueue_struct *bcache_wq;
@@ -244,30 +245,57 @@ static const struct block_device_operations bcache_cached_ops = {
 	.ioctl		= bch_cached_dev_ioctl,
 };
 
-/*
- * Dirty data will be counted per stripe of the backing device (its optimal
- * I/O size, at least 4 MiB; one huge stripe when it has none).
+/**
+ * bch_stripe_geometry - the stripes dirty data will be counted in
+ * @sectors: size of the device
+ * @io_opt: its optimal I/O size in sectors, 0 if it has none
+ * @stripe_size: set to the stripe size in sectors
+ * @nr_stripes: set to the number of stripes
+ *
+ * A stripe is the device's optimal I/O size, rounded up to a multiple of
+ * it of at least 4 MiB, or one 1 TiB stripe when it has none. The count
+ * is computed in 64 bits: upstream's wrapped round for huge devices with
+ * small stripes. Returns 0, or -EINVAL for an empty device or one that
+ * would need more stripes than the accounting (an int) can index.
  */
-static int bcache_device_stripes_init(struct bcache_device *d,
-				      sector_t sectors,
-				      struct block_device *bdev)
+VISIBLE_IF_KUNIT int bch_stripe_geometry(u64 sectors, unsigned int io_opt,
+					 unsigned int *stripe_size,
+					 unsigned int *nr_stripes)
 {
-	unsigned int io_opt = bdev_io_opt(bdev) >> SECTOR_SHIFT;
+	unsigned int size, rem;
 	u64 n;
 
 	if (!io_opt)
-		d->stripe_size = 1U << 31;
+		size = 1U << 31;
 	else if (io_opt < BCH_MIN_STRIPE_SZ)
-		d->stripe_size = roundup(BCH_MIN_STRIPE_SZ, io_opt);
+		size = roundup(BCH_MIN_STRIPE_SZ, io_opt);
 	else
-		d->stripe_size = io_opt;
+		size = io_opt;
 
-	n = DIV_ROUND_UP_ULL(sectors, d->stripe_size);
+	n = div_u64_rem(sectors, size, &rem) + !!rem;
 	if (!n || n > INT_MAX) {
 		pr_err("nr_stripes too large or invalid: %llu (start sector beyond end of disk?)\n",
 		       n);
 		return -EINVAL;
 	}
+	*stripe_size = size;
+	*nr_stripes = n;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_stripe_geometry);
+
+static int bcache_device_stripes_init(struct bcache_device *d,
+				      sector_t sectors,
+				      struct block_device *bdev)
+{
+	unsigned int n;
+	int ret;
+
+	ret = bch_stripe_geometry(sectors,
+				  bdev_io_opt(bdev) >> SECTOR_SHIFT,
+				  &d->stripe_size, &n);
+	if (ret)
+		return ret;
 	d->nr_stripes = n;
 
 	d->stripe_sectors_dirty = kvcalloc(n, sizeof(atomic_t), GFP_KERNEL);
