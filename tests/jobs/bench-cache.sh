@@ -15,8 +15,10 @@ HIT_MB=$(cmdline_arg bench_hit_mb)
 HIT_MB=${HIT_MB:-256}
 FULL=$(cmdline_arg bench_full)
 FULL=${FULL:-1}
-# Registrations of each set by each driver.
-REGISTERS=3
+# Registrations of each set by each driver. (bench_rounds=0
+# bench_registers=N on the kernel command line: registrations only.)
+REGISTERS=$(cmdline_arg bench_registers)
+REGISTERS=${REGISTERS:-3}
 
 fio_run() {	# fio_run DEV RW BS SIZE [OFFSET] -> IOPS (reads: field 8, writes: 49)
 	fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth=16 \
