@@ -33,19 +33,20 @@ mem_kb() {	# kernel memory bcache can hold: slab + vmalloc, in KiB
 	awk '/^Slab:|^VmallocUsed:/ { s += $2 } END { print s }' /proc/meminfo
 }
 
-# CPU ticks each thread has used so far: "pid:comm ticks" lines.
+# CPU ticks each thread has used so far: "tid ticks comm" lines. (Keyed
+# by the thread alone: a kworker's comm names its latest work item.)
 thread_ticks() {
 	awk '{ sub(/^.*\) /, ""); print FILENAME, $12 + $13 }' \
 		/proc/[0-9]*/task/[0-9]*/stat 2>/dev/null |
 	while read -r f t; do
-		echo "${f#/proc/}:$(cat "${f%/stat}/comm" 2>/dev/null) $t"
+		echo "${f#/proc/} $t $(cat "${f%/stat}/comm" 2>/dev/null)"
 	done
 }
 
 # The threads that used the most CPU between two thread_ticks outputs.
 busiest_threads() {
-	awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > 0) print d, $1 }' "$1" "$2" |
-		sort -rn | head -n 4 | awk '{ sub(/^[0-9]+\/task\/[0-9]+\/stat:/, "", $2); printf " %s=%d", $2, $1 }'
+	awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > 0) print d, $3 }' "$1" "$2" |
+		sort -rn | head -n 4 | awk '{ printf " %s=%d", $2, $1 }'
 }
 
 # bench_io WHO METRIC CMD...: runs CMD (which prints the metric), prints
