@@ -54,7 +54,11 @@ for m in $ROUNDS; do
 	case $RACED in
 	"$OLD") echo "### round $m: the racing read saw the old data" ;;
 	"$NEW") echo "### round $m: the racing read saw the new data" ;;
-	*) check_fail "round $m: the racing read saw old or new data" ;;
+	# dm-delay holds each piece of the write 3 s from its own arrival:
+	# a read slower than that (TCG, debug kernel under load) overlaps
+	# the pieces landing. A read overlapping a write may see either
+	# data per sector; what matters is what later reads see.
+	*) echo "### round $m: the racing read overlapped the write landing" ;;
 	esac
 	for n in 1 2 3; do
 		drop_caches
