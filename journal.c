@@ -595,8 +595,11 @@ int bch_journal_read(struct cache_set *c, struct list_head *list)
 	}
 
 	journal_set_ring_position(ca);
-	if (!list_empty(list))
+	if (!list_empty(list)) {
 		c->journal.seq = jset_seq(&replay_newest(list)->j);
+		atomic64_set(&c->journal.last_seq_ondisk,
+			     jset_last_seq(&replay_newest(list)->j));
+	}
 	return 0;
 }
 
@@ -686,22 +689,36 @@ static int journal_replay_one(struct cache_set *c, struct journal_replay *r,
 	return 0;
 }
 
+/*
+ * Does @list hold every jset from the newest one's last_seq on? Registration
+ * asks before it starts anything that could write to the journal, so a
+ * journal with a hole is refused as it was found.
+ */
+bool bch_journal_complete(struct list_head *list)
+{
+	u64 from, to;
+
+	if (list_empty(list) || !bch_journal_find_gap(list, &from, &to))
+		return true;
+
+	pr_err("journal entries %llu-%llu missing! (replaying %llu-%llu)\n",
+	       from, to, jset_last_seq(&replay_newest(list)->j),
+	       jset_seq(&replay_newest(list)->j));
+	return false;
+}
+
 int bch_journal_replay(struct cache_set *c, struct list_head *list)
 {
 	unsigned int nkeys = 0, nentries = 0;
 	struct journal_replay *r;
-	u64 first, last, from, to;
 	int ret = 0;
+	u64 last;
 
 	if (list_empty(list))
 		return 0;
 
-	first = jset_last_seq(&replay_newest(list)->j);
 	last = jset_seq(&replay_newest(list)->j);
-
-	if (bch_journal_find_gap(list, &from, &to)) {
-		pr_err("journal entries %llu-%llu missing! (replaying %llu-%llu)\n",
-		       from, to, first, last);
+	if (!bch_journal_complete(list)) {
 		ret = -EIO;
 		goto out;
 	}
@@ -861,16 +878,65 @@ static void journal_discard_work(struct work_struct *work)
 	submit_bio(&ja->discard_bio);
 }
 
-/*
- * Buckets between discard_idx and last_idx are no longer needed: discard
- * them one at a time, when the device wants discards. A bucket counts as
- * free only once its discard is done.
+/**
+ * bch_journal_discard_step - may a journal bucket reclaim freed be discarded?
+ * @bucket_seq:		the newest seq written to the bucket
+ * @last_seq_ondisk:	last_seq of the newest jset known to be on disk
+ * @need_space:		the journal cannot write anything until a bucket frees
+ *
+ * Reclaim frees a bucket once no pin in memory holds its jsets, but the
+ * newest jset on disk was sealed earlier and may still name them as
+ * needed: discarding the bucket then would leave a journal that replay
+ * refuses ("journal entries missing") if the set stopped or lost power
+ * before the next jset landed. A clean stop hits that every time the
+ * oldest jset still needed is in an older bucket than the last write. So
+ * the discard waits for a jset that no longer needs the bucket. If the
+ * journal is full and that jset cannot be written, the bucket is reused
+ * without a discard, as on a device without discard.
  */
-static void journal_discard_advance(struct cache *ca)
+VISIBLE_IF_KUNIT enum journal_discard_step
+bch_journal_discard_step(u64 bucket_seq, u64 last_seq_ondisk, bool need_space)
+{
+	if (bucket_seq < last_seq_ondisk)
+		return JOURNAL_DISCARD_NOW;
+	return need_space ? JOURNAL_DISCARD_SKIP : JOURNAL_DISCARD_WAIT;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_journal_discard_step);
+
+static void journal_discard_issue(struct cache *ca)
 {
 	struct journal_device *ja = &ca->journal;
 	struct bio *bio = &ja->discard_bio;
 
+	atomic_set(&ja->discard_in_flight, DISCARD_IN_FLIGHT);
+	bio_init(bio, ca->bdev, &ja->discard_bv, 1, REQ_OP_DISCARD);
+	bio->bi_iter.bi_sector = bucket_to_sector(ca->set,
+						  ca->sb.d[ja->discard_idx]);
+	bio->bi_iter.bi_size = bucket_bytes(ca);
+	bio->bi_end_io = journal_discard_endio;
+
+	/* The set must outlive the discard. */
+	closure_get(&ca->set->cl);
+	queue_work(bch_journal_wq, &ja->discard_work);
+}
+
+static unsigned int journal_free_buckets(struct cache_set *c);
+
+/*
+ * Buckets between discard_idx and last_idx are no longer needed: discard
+ * them one at a time, when the device wants discards. A bucket counts as
+ * free only once its discard is done (or skipped, see above).
+ */
+static void journal_discard_advance(struct cache_set *c, bool stuck)
+{
+	struct cache *ca = c->cache;
+	struct journal_device *ja = &ca->journal;
+	u64 ondisk = atomic64_read(&c->journal.last_seq_ondisk);
+
+	lockdep_assert_held(&c->journal.lock);
+
+	if (!ca->sb.keys)
+		return;
 	if (!ca->discard) {
 		ja->discard_idx = ja->last_idx;
 		return;
@@ -884,19 +950,22 @@ static void journal_discard_advance(struct cache *ca)
 		atomic_set(&ja->discard_in_flight, DISCARD_READY);
 	}
 
-	if (ja->discard_idx == ja->last_idx)
-		return;
+	while (ja->discard_idx != ja->last_idx) {
+		bool need_space = stuck && !c->journal.blocks_free &&
+				  !journal_free_buckets(c);
 
-	atomic_set(&ja->discard_in_flight, DISCARD_IN_FLIGHT);
-	bio_init(bio, ca->bdev, &ja->discard_bv, 1, REQ_OP_DISCARD);
-	bio->bi_iter.bi_sector = bucket_to_sector(ca->set,
-						  ca->sb.d[ja->discard_idx]);
-	bio->bi_iter.bi_size = bucket_bytes(ca);
-	bio->bi_end_io = journal_discard_endio;
-
-	/* The set must outlive the discard. */
-	closure_get(&ca->set->cl);
-	queue_work(bch_journal_wq, &ja->discard_work);
+		switch (bch_journal_discard_step(ja->seq[ja->discard_idx],
+						 ondisk, need_space)) {
+		case JOURNAL_DISCARD_NOW:
+			journal_discard_issue(ca);
+			return;
+		case JOURNAL_DISCARD_WAIT:
+			return;
+		case JOURNAL_DISCARD_SKIP:
+			ja->discard_idx = (ja->discard_idx + 1) % ca->sb.keys;
+			break;
+		}
+	}
 }
 
 /*
@@ -940,8 +1009,10 @@ static void journal_open_next_bucket(struct cache_set *c)
 /*
  * Under journal.lock: forget jsets nothing pins any more, free the buckets
  * that only held those, and, if the current bucket is used up, move on.
+ * @stuck: the caller cannot write a jset until a bucket frees, so one may
+ * not wait for its discard (bch_journal_discard_step()).
  */
-static void journal_reclaim(struct cache_set *c)
+static void journal_reclaim(struct cache_set *c, bool stuck)
 {
 	struct journal *j = &c->journal;
 	struct cache *ca = c->cache;
@@ -963,7 +1034,7 @@ static void journal_reclaim(struct cache_set *c)
 	while (ja->last_idx != ja->cur_idx && ja->seq[ja->last_idx] < oldest)
 		ja->last_idx = (ja->last_idx + 1) % nr;
 
-	journal_discard_advance(ca);
+	journal_discard_advance(c, stuck);
 
 	if (!j->blocks_free && journal_free_buckets(c))
 		journal_open_next_bucket(c);
@@ -1015,8 +1086,14 @@ static CLOSURE_CALLBACK(journal_write_start);
 static CLOSURE_CALLBACK(journal_write_done)
 {
 	closure_type(j, struct journal, io);
+	struct cache_set *c = container_of(j, struct cache_set, journal);
 	struct journal_write *written = j->cur == &j->w[0] ? &j->w[1]
 							   : &j->w[0];
+
+	/* A failed write leaves the older jsets the newest on disk. */
+	if (!test_bit(CACHE_SET_IO_DISABLE, &c->flags))
+		atomic64_set(&j->last_seq_ondisk,
+			     le64_to_cpu(written->data->last_seq));
 
 	__closure_wake_up(&written->wait);
 	/* The other buffer may have filled meanwhile. */
@@ -1112,7 +1189,7 @@ static CLOSURE_CALLBACK(journal_write_locked)
 	}
 
 	if (journal_is_full(j)) {
-		journal_reclaim(c);
+		journal_reclaim(c, true);
 		spin_unlock(&j->lock);
 
 		btree_flush_write(c);
@@ -1127,7 +1204,7 @@ static CLOSURE_CALLBACK(journal_write_locked)
 	/* The jset's own reference: it is sealed now. */
 	atomic_dec(&bch_ring_back(&j->pin));
 	bch_journal_next(j);
-	journal_reclaim(c);
+	journal_reclaim(c, false);
 
 	spin_unlock(&j->lock);
 
@@ -1142,6 +1219,8 @@ static CLOSURE_CALLBACK(journal_write_start)
 	closure_type(c, struct cache_set, journal.io);
 
 	spin_lock(&c->journal.lock);
+	/* After a write landed: discards it made safe can start. */
+	journal_discard_advance(c, false);
 	journal_write_locked(&cl->work);
 }
 
@@ -1213,7 +1292,7 @@ static struct journal_write *journal_wait_for_room(struct cache_set *c,
 		if (!journal_is_full(j) && !w->data->keys) {
 			/* Nothing to write: only the bucket's tail is short. */
 			j->blocks_free = 0;
-			journal_reclaim(c);
+			journal_reclaim(c, true);
 			continue;
 		}
 
@@ -1223,7 +1302,7 @@ static struct journal_write *journal_wait_for_room(struct cache_set *c,
 		if (!journal_is_full(j)) {
 			journal_try_write(c);
 		} else {
-			journal_reclaim(c);
+			journal_reclaim(c, true);
 			spin_unlock(&j->lock);
 			btree_flush_write(c);
 		}

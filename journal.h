@@ -77,6 +77,13 @@ struct journal {
 
 	spinlock_t		lock;		/* everything above */
 
+	/*
+	 * last_seq of the newest jset whose write completed: what replay
+	 * would need if the set stopped now. Set in the write's completion
+	 * (interrupt context), hence atomic rather than under lock.
+	 */
+	atomic64_t		last_seq_ondisk;
+
 	/* The write path: one journal_write in flight at a time. */
 	struct closure		io;
 	int			io_in_flight;
@@ -95,6 +102,13 @@ enum {
 	DISCARD_READY,		/* none issued: may start the next */
 	DISCARD_IN_FLIGHT,
 	DISCARD_DONE,		/* finished: discard_idx may move on */
+};
+
+/* What journal reclaim does with the next journal bucket to discard. */
+enum journal_discard_step {
+	JOURNAL_DISCARD_NOW,	/* no jset on disk needs it: discard */
+	JOURNAL_DISCARD_WAIT,	/* the newest jset on disk still names it */
+	JOURNAL_DISCARD_SKIP,	/* needed for space now: reuse undiscarded */
 };
 
 /* Per cache device: which bucket of sb.d[] holds what. */
@@ -165,6 +179,8 @@ void bch_journal_space_reserve(struct journal *j);
 int bch_journal_read(struct cache_set *c, struct list_head *list);
 void bch_journal_mark(struct cache_set *c, struct list_head *list);
 int bch_journal_replay(struct cache_set *c, struct list_head *list);
+/* Every jset replay needs was found (else says which are missing). */
+bool bch_journal_complete(struct list_head *list);
 /* Free the list bch_journal_read() built. */
 void bch_journal_entries_free(struct list_head *list);
 
@@ -207,6 +223,9 @@ int bch_jset_check(const struct jset *j, u64 magic, size_t have,
 int bch_journal_search(struct journal_search *s);
 int bch_journal_list_add(struct list_head *list, const struct jset *j);
 bool bch_journal_find_gap(struct list_head *list, u64 *first, u64 *last);
+enum journal_discard_step bch_journal_discard_step(u64 bucket_seq,
+						   u64 last_seq_ondisk,
+						   bool need_space);
 #endif
 
 #endif /* _BCACHE_JOURNAL_H */

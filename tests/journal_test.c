@@ -518,6 +518,51 @@ static void search_passes_errors(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bch_journal_search(&s), -EIO);
 }
 
+/*
+ * Discarding a journal bucket reclaim freed: only once the newest jset on
+ * disk no longer names its jsets (else a clean stop right after leaves a
+ * journal with a hole), unless the journal needs the bucket to write at all.
+ * The rows follow one bucket whose newest jset is 905 through a stop.
+ */
+struct discard_case {
+	const char			*desc;
+	u64				bucket_seq;
+	u64				last_seq_ondisk;
+	bool				need_space;
+	enum journal_discard_step	want;
+};
+
+static const struct discard_case discard_cases[] = {
+	{ "newest jset on disk still needs 897-905", 905, 897, false,
+	  JOURNAL_DISCARD_WAIT },
+	{ "needs exactly the bucket's newest jset", 905, 905, false,
+	  JOURNAL_DISCARD_WAIT },
+	{ "the jset after it landed needing 906 on", 905, 906, false,
+	  JOURNAL_DISCARD_NOW },
+	{ "long since free", 12, 906, false, JOURNAL_DISCARD_NOW },
+	{ "never written (seq 0), fresh set", 0, 1, false,
+	  JOURNAL_DISCARD_NOW },
+	{ "journal full, nothing can land first", 905, 897, true,
+	  JOURNAL_DISCARD_SKIP },
+	{ "journal full, but it is free on disk", 905, 906, true,
+	  JOURNAL_DISCARD_NOW },
+	{ "nothing on disk yet (fresh set)", 3, 0, false,
+	  JOURNAL_DISCARD_WAIT },
+};
+
+KUNIT_ARRAY_PARAM_DESC(discard, discard_cases, desc);
+
+static void discard_waits_for_disk(struct kunit *test)
+{
+	const struct discard_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test,
+			bch_journal_discard_step(c->bucket_seq,
+						 c->last_seq_ondisk,
+						 c->need_space),
+			c->want);
+}
+
 static struct kunit_case journal_test_cases[] = {
 	KUNIT_CASE(jset_check_good),
 	KUNIT_CASE(jset_check_bad_magic),
@@ -535,6 +580,7 @@ static struct kunit_case journal_test_cases[] = {
 	KUNIT_CASE(search_reads_as_upstream),
 	KUNIT_CASE(search_empty_ring),
 	KUNIT_CASE(search_passes_errors),
+	KUNIT_CASE_PARAM(discard_waits_for_disk, discard_gen_params),
 	{}
 };
 
