@@ -1640,6 +1640,9 @@ static const char *cache_set_recover(struct cache_set *c,
 		return "cannot allocate memory for journal";
 	if (list_empty(journal))
 		return "no journal entries found";
+	/* Before the allocator or a btree split could write a jset. */
+	if (!bch_journal_complete(journal))
+		return "bcache: replay journal failed";
 	j = &list_last_entry(journal, struct journal_replay, list)->j;
 
 	err = check_jset_pointers(c, j);
@@ -1822,6 +1825,14 @@ static int run_cache_set(struct cache_set *c)
 	if (!err)
 		force_wake_up_gc(c);
 
+	/*
+	 * A set that failed to start writes nothing back, as upstream's
+	 * bch_cache_set_error() ensures: a prio write (and its jset) or a
+	 * btree node from a half-done replay would make a journal that was
+	 * refused look complete to the next registration.
+	 */
+	if (err)
+		set_bit(CACHE_SET_IO_DISABLE, &c->flags);
 	bch_journal_entries_free(&journal);
 	closure_sync(&cl);
 	if (err) {

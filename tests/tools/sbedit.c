@@ -21,7 +21,8 @@
  * --journal (cache devices) walks the journal buckets listed in d[] and
  * prints where the newest valid jset lies and what it points at: the
  * btree root, the uuid bucket and the first prio bucket, as sectors of
- * the device, so that a scenario can corrupt exactly those.
+ * the device, so that a scenario can corrupt exactly those; and where the
+ * oldest jset replay needs (seq last_seq) lies, 0 if that is the newest.
  *
  * --fuzz SEED overwrites one to three fields chosen by a seeded PRNG with
  * values biased towards the edges (0, 1, all ones, powers of two), fixes
@@ -254,6 +255,8 @@ struct newest {
 	uint64_t seq, sector, bytes;
 	unsigned char hdr[JSET_HDR];
 	unsigned int count;
+	/* Second pass: where the jset @want (the newest's last_seq) is. */
+	uint64_t want, want_sector;
 };
 
 /* Walk the jsets of one journal bucket the way the driver reads them. */
@@ -278,7 +281,10 @@ static void scan_bucket(int fd, const unsigned char *sb, uint64_t bucket,
 		    at + bytes > bucket_bytes ||
 		    crc64_ecma_msb(j + 8, bytes - 8) != get_le(j, 8))
 			break;
-		best->count++;
+		best->count += !best->want;
+		if (best->want && get_le(j + 16, 8) == best->want)
+			best->want_sector =
+				((uint64_t)bucket * bucket_bytes + at) / 512;
 		if (get_le(j + 16, 8) >= best->seq) {
 			best->seq = get_le(j + 16, 8);
 			best->sector = ((uint64_t)bucket * bucket_bytes + at) / 512;
@@ -306,12 +312,19 @@ static int show_journal(int fd, const unsigned char *sb)
 		fprintf(stderr, "sbedit: no valid jset\n");
 		return 1;
 	}
+	/* The oldest jset replay needs, if not the newest itself. */
+	best.want = get_le(best.hdr + 32, 8);
+	if (best.want && best.want != best.seq)
+		for (unsigned int i = 0; i < nr; i++)
+			scan_bucket(fd, sb, get_le(sb + JOURNAL_AT + 8 * i, 8),
+				    &best);
 	printf("jsets %u\n", best.count);
 	printf("jset_seq %" PRIu64 "\n", best.seq);
 	printf("jset_sector %" PRIu64 "\n", best.sector);
 	printf("jset_bytes %" PRIu64 "\n", best.bytes);
 	printf("jset_keys %" PRIu64 "\n", get_le(best.hdr + 28, 4));
 	printf("last_seq %" PRIu64 "\n", get_le(best.hdr + 32, 8));
+	printf("last_seq_sector %" PRIu64 "\n", best.want_sector);
 	printf("uuid_sector %" PRIu64 "\n", key_ptr_sector(best.hdr + 40));
 	printf("root_sector %" PRIu64 "\n", key_ptr_sector(best.hdr + 104));
 	printf("root_level %" PRIu64 "\n", get_le(best.hdr + 168, 2));
