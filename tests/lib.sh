@@ -294,12 +294,17 @@ bench_set_up() {
 }
 
 # Stop the cache set (and with it every device attached to it) and wait
-# until its sysfs directory is gone.
+# until its sysfs directory is gone and its cache device is let go: the
+# directory goes first (in both drivers), and registering the cache again
+# in between fails with "device busy".
 cs_stop() {
-	local set
+	local set ca
 	set=$(cs_dir)
 	[ -n "$set" ] || return 1
-	echo 1 > "$set/stop" && wait_gone "$set" 60
+	ca=$(readlink -f "$set/cache0")	# /sys/.../block/<dev>/bcache
+	echo 1 > "$set/stop" && wait_gone "$set" 60 || return 1
+	[ -n "$ca" ] || return 0
+	wait_released "/dev/$(basename "$(dirname "$ca")")" 60
 }
 
 # Direct-I/O checksum of $3 MiB of block device $1 from MiB $2 (fio-free:
