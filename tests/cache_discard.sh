@@ -3,7 +3,7 @@
 # before reuse, and a discard that hit a bucket still needed shows on the
 # next registration: a journal bucket the newest jset on disk still names
 # ("journal entries N-M missing!"; our journal did that on a clean stop,
-# once in two runs of jobs/policies-discard, before reclaim learned to wait
+# once in two runs of cache_policies, before reclaim learned to wait
 # for the jset that frees a bucket to land), or a prio or btree bucket.
 # Small buckets (8 KiB: a ring of 32 journal buckets of 16 jsets at most)
 # make the jsets a stop still needs span a bucket boundary most times.

@@ -23,6 +23,7 @@
  * btree root, the uuid bucket and the first prio bucket, as sectors of
  * the device, so that a scenario can corrupt exactly those; and where the
  * oldest jset replay needs (seq last_seq) lies, 0 if that is the newest.
+ * --jset-last-seq N rewrites the newest jset's last_seq (checksum fixed).
  *
  * --fuzz SEED overwrites one to three fields chosen by a seeded PRNG with
  * values biased towards the edges (0, 1, all ones, powers of two), fixes
@@ -297,21 +298,57 @@ out:
 	free(buf);
 }
 
-static int show_journal(int fd, const unsigned char *sb)
+/* The newest valid jset of the journal; 1 (said why) if there is none. */
+static int find_newest(int fd, const unsigned char *sb, struct newest *best)
 {
 	unsigned int nr = get_le(sb + 206, 2), bucket_sectors = get_le(sb + 194, 2);
-	struct newest best = { 0 };
 
 	if (nr > MAX_KEYS || !bucket_sectors) {
 		fprintf(stderr, "sbedit: not a sane cache superblock\n");
 		return 1;
 	}
 	for (unsigned int i = 0; i < nr; i++)
-		scan_bucket(fd, sb, get_le(sb + JOURNAL_AT + 8 * i, 8), &best);
-	if (!best.count) {
+		scan_bucket(fd, sb, get_le(sb + JOURNAL_AT + 8 * i, 8), best);
+	if (!best->count) {
 		fprintf(stderr, "sbedit: no valid jset\n");
 		return 1;
 	}
+	return 0;
+}
+
+/*
+ * Make the newest jset name @last_seq as the oldest one replay needs, with
+ * a valid checksum: with the jsets from there on gone, a journal with a
+ * hole, as a discard of a bucket still needed leaves it.
+ */
+static int set_jset_last_seq(int fd, const unsigned char *sb, uint64_t last_seq)
+{
+	struct newest best = { 0 };
+	unsigned char *j;
+
+	if (find_newest(fd, sb, &best))
+		return 1;
+	j = malloc(best.bytes);
+	if (!j || pread(fd, j, best.bytes, best.sector * 512) != (ssize_t)best.bytes)
+		return 1;
+	put_le(j + 32, 8, last_seq);
+	put_le(j, 8, crc64_ecma_msb(j + 8, best.bytes - 8));
+	if (pwrite(fd, j, best.bytes, best.sector * 512) != (ssize_t)best.bytes ||
+	    fsync(fd))
+		return 1;
+	printf("jset %" PRIu64 " at sector %" PRIu64 ": last_seq=%" PRIu64 "\n",
+	       best.seq, best.sector, last_seq);
+	free(j);
+	return 0;
+}
+
+static int show_journal(int fd, const unsigned char *sb)
+{
+	unsigned int nr = get_le(sb + 206, 2), bucket_sectors = get_le(sb + 194, 2);
+	struct newest best = { 0 };
+
+	if (find_newest(fd, sb, &best))
+		return 1;
 	/* The oldest jset replay needs, if not the newest itself. */
 	best.want = get_le(best.hdr + 32, 8);
 	if (best.want && best.want != best.seq)
@@ -409,6 +446,7 @@ static void usage(void)
 		"usage: sbedit DEV --show\n"
 		"       sbedit DEV [--no-csum] field=value ...\n"
 		"       sbedit DEV --journal\n"
+		"       sbedit DEV --jset-last-seq N\n"
 		"       sbedit DEV --fuzz SEED\n"
 		"fields:");
 	for (size_t i = 0; i < NFIELDS; i++)
@@ -421,7 +459,8 @@ int main(int argc, char **argv)
 {
 	unsigned char sb[SB_BYTES];
 	int fd, i, keep_csum = 0, showing = 0, journal = 0, fuzzing = 0;
-	uint64_t seed = 0;
+	int last_seq_edit = 0;
+	uint64_t seed = 0, last_seq = 0;
 
 	if (argc < 3)
 		usage();
@@ -435,6 +474,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--fuzz") && i + 1 < argc &&
 			 !parse_u64(argv[i + 1], &seed))
 			fuzzing = 1;
+		else if (!strcmp(argv[i], "--jset-last-seq") && i + 1 < argc &&
+			 !parse_u64(argv[i + 1], &last_seq))
+			last_seq_edit = 1;
 	}
 
 	fd = open(argv[1], showing || journal ? O_RDONLY : O_RDWR);
@@ -452,6 +494,8 @@ int main(int argc, char **argv)
 	}
 	if (journal)
 		return show_journal(fd, sb);
+	if (last_seq_edit)
+		return set_jset_last_seq(fd, sb, last_seq);
 
 	for (i = 2; i < argc && !fuzzing; i++) {
 		if (!strcmp(argv[i], "--no-csum"))
