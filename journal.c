@@ -1006,6 +1006,16 @@ static void journal_open_next_bucket(struct cache_set *c)
 	atomic_long_inc(&c->reclaimed_journal_buckets);
 }
 
+/* Under journal.lock: forget the oldest jsets nothing pins any more. */
+static void journal_drop_unpinned(struct journal *j)
+{
+	atomic_t gone __maybe_unused;
+
+	while (!bch_ring_empty(&j->pin) &&
+	       !atomic_read(&bch_ring_front(&j->pin)))
+		bch_ring_pop_front(&j->pin, gone);
+}
+
 /*
  * Under journal.lock: forget jsets nothing pins any more, free the buckets
  * that only held those, and, if the current bucket is used up, move on.
@@ -1018,14 +1028,10 @@ static void journal_reclaim(struct cache_set *c, bool stuck)
 	struct cache *ca = c->cache;
 	struct journal_device *ja = &ca->journal;
 	unsigned int nr = ca->sb.keys;
-	atomic_t gone __maybe_unused;
 	u64 oldest;
 
 	atomic_long_inc(&c->reclaim);
-
-	while (!bch_ring_empty(&j->pin) &&
-	       !atomic_read(&bch_ring_front(&j->pin)))
-		bch_ring_pop_front(&j->pin, gone);
+	journal_drop_unpinned(j);
 
 	if (!nr)
 		goto wake;
@@ -1146,6 +1152,12 @@ static void journal_build_bios(struct cache_set *c, struct journal_write *w,
 	unsigned int p;
 
 	c->journal.blocks_free -= blocks;
+	/*
+	 * last_seq as of now, not as of the last reclaim: after a stop's
+	 * btree flush the final jset then names only itself, and the next
+	 * registration replays nothing the btree already holds.
+	 */
+	journal_drop_unpinned(&c->journal);
 	journal_seal(c, w->data);
 
 	for (p = 0; p < KEY_PTRS(k); p++) {
