@@ -5,7 +5,8 @@
  *
  * Registration (super.c) calls, in order: bch_journal_read() to collect
  * every jset that may still hold keys the btree has not persisted,
- * bch_journal_mark() to rebuild the pin ring and mark the buckets those
+ * bch_journal_complete() to refuse a journal with a hole before anything
+ * can write, bch_journal_mark() to rebuild the pin ring and mark the buckets those
  * keys point into, bch_journal_next() to open the first new jset, and
  * bch_journal_replay() to push the keys back into the btree.
  *
@@ -707,6 +708,7 @@ bool bch_journal_complete(struct list_head *list)
 	return false;
 }
 
+/* @list passed bch_journal_complete() when registration read it. */
 int bch_journal_replay(struct cache_set *c, struct list_head *list)
 {
 	unsigned int nkeys = 0, nentries = 0;
@@ -718,11 +720,6 @@ int bch_journal_replay(struct cache_set *c, struct list_head *list)
 		return 0;
 
 	last = jset_seq(&replay_newest(list)->j);
-	if (!bch_journal_complete(list)) {
-		ret = -EIO;
-		goto out;
-	}
-
 	list_for_each_entry(r, list, list) {
 		ret = journal_replay_one(c, r, &nkeys);
 		if (ret) {

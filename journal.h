@@ -175,12 +175,12 @@ void bch_journal_next(struct journal *j);
 /* From now on keep a bucket free for the btree flushes reclaim needs. */
 void bch_journal_space_reserve(struct journal *j);
 
-/* Registration, in this order: read, mark, next, replay. */
+/* Registration, in this order: read, complete, mark, next, replay. */
 int bch_journal_read(struct cache_set *c, struct list_head *list);
-void bch_journal_mark(struct cache_set *c, struct list_head *list);
-int bch_journal_replay(struct cache_set *c, struct list_head *list);
 /* Every jset replay needs was found (else says which are missing). */
 bool bch_journal_complete(struct list_head *list);
+void bch_journal_mark(struct cache_set *c, struct list_head *list);
+int bch_journal_replay(struct cache_set *c, struct list_head *list);
 /* Free the list bch_journal_read() built. */
 void bch_journal_entries_free(struct list_head *list);
 

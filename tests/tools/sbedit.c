@@ -21,8 +21,7 @@
  * --journal (cache devices) walks the journal buckets listed in d[] and
  * prints where the newest valid jset lies and what it points at: the
  * btree root, the uuid bucket and the first prio bucket, as sectors of
- * the device, so that a scenario can corrupt exactly those; and where the
- * oldest jset replay needs (seq last_seq) lies, 0 if that is the newest.
+ * the device, so that a scenario can corrupt exactly those.
  * --jset-last-seq N rewrites the newest jset's last_seq (checksum fixed).
  *
  * --fuzz SEED overwrites one to three fields chosen by a seeded PRNG with
@@ -256,8 +255,6 @@ struct newest {
 	uint64_t seq, sector, bytes;
 	unsigned char hdr[JSET_HDR];
 	unsigned int count;
-	/* Second pass: where the jset @want (the newest's last_seq) is. */
-	uint64_t want, want_sector;
 };
 
 /* Walk the jsets of one journal bucket the way the driver reads them. */
@@ -282,10 +279,7 @@ static void scan_bucket(int fd, const unsigned char *sb, uint64_t bucket,
 		    at + bytes > bucket_bytes ||
 		    crc64_ecma_msb(j + 8, bytes - 8) != get_le(j, 8))
 			break;
-		best->count += !best->want;
-		if (best->want && get_le(j + 16, 8) == best->want)
-			best->want_sector =
-				((uint64_t)bucket * bucket_bytes + at) / 512;
+		best->count++;
 		if (get_le(j + 16, 8) >= best->seq) {
 			best->seq = get_le(j + 16, 8);
 			best->sector = ((uint64_t)bucket * bucket_bytes + at) / 512;
@@ -325,21 +319,24 @@ static int set_jset_last_seq(int fd, const unsigned char *sb, uint64_t last_seq)
 {
 	struct newest best = { 0 };
 	unsigned char *j;
+	int ret = 1;
 
 	if (find_newest(fd, sb, &best))
 		return 1;
 	j = malloc(best.bytes);
 	if (!j || pread(fd, j, best.bytes, best.sector * 512) != (ssize_t)best.bytes)
-		return 1;
+		goto out;
 	put_le(j + 32, 8, last_seq);
 	put_le(j, 8, crc64_ecma_msb(j + 8, best.bytes - 8));
 	if (pwrite(fd, j, best.bytes, best.sector * 512) != (ssize_t)best.bytes ||
 	    fsync(fd))
-		return 1;
+		goto out;
 	printf("jset %" PRIu64 " at sector %" PRIu64 ": last_seq=%" PRIu64 "\n",
 	       best.seq, best.sector, last_seq);
+	ret = 0;
+out:
 	free(j);
-	return 0;
+	return ret;
 }
 
 static int show_journal(int fd, const unsigned char *sb)
@@ -349,19 +346,12 @@ static int show_journal(int fd, const unsigned char *sb)
 
 	if (find_newest(fd, sb, &best))
 		return 1;
-	/* The oldest jset replay needs, if not the newest itself. */
-	best.want = get_le(best.hdr + 32, 8);
-	if (best.want && best.want != best.seq)
-		for (unsigned int i = 0; i < nr; i++)
-			scan_bucket(fd, sb, get_le(sb + JOURNAL_AT + 8 * i, 8),
-				    &best);
 	printf("jsets %u\n", best.count);
 	printf("jset_seq %" PRIu64 "\n", best.seq);
 	printf("jset_sector %" PRIu64 "\n", best.sector);
 	printf("jset_bytes %" PRIu64 "\n", best.bytes);
 	printf("jset_keys %" PRIu64 "\n", get_le(best.hdr + 28, 4));
 	printf("last_seq %" PRIu64 "\n", get_le(best.hdr + 32, 8));
-	printf("last_seq_sector %" PRIu64 "\n", best.want_sector);
 	printf("uuid_sector %" PRIu64 "\n", key_ptr_sector(best.hdr + 40));
 	printf("root_sector %" PRIu64 "\n", key_ptr_sector(best.hdr + 104));
 	printf("root_level %" PRIu64 "\n", get_le(best.hdr + 168, 2));
