@@ -15,7 +15,7 @@ if [ "${1:-}" = -i ]; then
 	raw_suffix=-icount
 	# Deterministic, so one round will do; and guest seconds take long.
 	# bench-cache: a smaller hit test, and no filling of the whole set.
-	export VM_APPEND="bench_rounds=1 bench_runtime=5 bench_hit_mb=64 bench_full=0"
+	export VM_APPEND="bench_rounds=${BENCH_ROUNDS:-1} bench_runtime=5 bench_hit_mb=64 bench_full=0"
 	shift
 fi
 job=${1:-bench-bdev}

@@ -3,8 +3,16 @@
 # tests/jobs/profile-cache.sh on the perf kernel and samples the vCPUs'
 # instruction pointers through the QEMU monitor (scripts/sample.py), then
 # prints the busiest functions per phase. A diagnosis, not a benchmark.
-# usage: scripts/profile.sh [JOB]   (default: profile-cache)
+# -i runs the guest under -icount (as bench.sh -i does), so the samples
+# follow guest instructions rather than the host's emulation costs.
+# usage: scripts/profile.sh [-i] [JOB]   (default: profile-cache)
 . "$(dirname "$0")/lib.sh"
+accel="-accel tcg,thread=multi"
+if [ "${1:-}" = -i ]; then
+	accel="-accel tcg,thread=single -icount shift=0,sleep=off"
+	export VM_APPEND="PROFILE_RUNTIME=${PROFILE_RUNTIME:-5}"
+	shift
+fi
 job=${1:-profile-cache}
 kbuild=$("$REPO/scripts/kernel.sh" perf)
 ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf" \
@@ -12,7 +20,7 @@ ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf" \
 mon=$(mktemp -u "${TMPDIR:-/tmp}/bcache-mon.XXXXXX")
 console=$(mktemp)
 trap 'rm -f "$console" "$mon"' EXIT
-export VM_ACCEL="-accel tcg,thread=multi -monitor unix:$mon,server,nowait"
+export VM_ACCEL="$accel -monitor unix:$mon,server,nowait"
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$console" -t 3600 "jobs/$job" \
 	> /dev/null &
 vm=$!

@@ -44,9 +44,10 @@ check_log_clean "static: sparse C=2 is clean" "$mod.sparse.log"
 
 log "checkpatch --strict"
 src=$(kernel_src)
-# tests/tools/ holds user-space helpers for the guest, not kernel code.
+# tests/tools/ holds user-space helpers for the guest, and scripts/ the
+# host's (a QEMU plugin): not kernel code.
 for f in $(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' |
-	   grep -v '^tests/tools/'); do
+	   grep -v -e '^tests/tools/' -e '^scripts/'); do
 	if out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --terse \
 			--show-types -f "$REPO/$f" 2>&1) ||
 	   ! echo "$out" | grep -qE 'ERROR|WARNING|CHECK'; then

@@ -52,14 +52,26 @@ busiest_threads() {
 # bench_io WHO METRIC CMD...: runs CMD (which prints the metric), prints
 # the BENCH line and an INFO line with the disk requests it made and the
 # threads that were busiest meanwhile (ticks of 10 ms).
+# Busy and idle CPU ticks of all CPUs so far, from /proc/stat.
+cpu_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat
+}
+
 bench_io() {
-	local who=$1 metric=$2 before after value
+	local who=$1 metric=$2 before after value cpu0 cpu1
 	shift 2
 	thread_ticks > /tmp/ticks.before
 	before=$(disk_ios)
+	cpu0=$(cpu_ticks)
 	value=$("$@")
+	cpu1=$(cpu_ticks)
 	after=$(disk_ios)
 	thread_ticks > /tmp/ticks.after
+	# Busy ticks per 1000 requests: under -icount, guest instructions per
+	# request without the idle time the clock skips (which IOPS include).
+	echo "$cpu0 $cpu1" | awk -v w="$who" -v m="$metric" -v t="$RUNTIME" -v v="$value" '{
+		printf "INFO %s %s: cpu busy %d idle %d ticks, %.3f busy ticks per 1000 requests\n",
+			w, m, $3 - $1, $4 - $2, ($3 - $1) * 1000 / (v * t) }'
 	echo "INFO $who $metric: busiest threads:$(busiest_threads /tmp/ticks.before /tmp/ticks.after)"
 	echo "BENCH $who $metric $value"
 	echo "$before $after" | awk -v w="$who" -v m="$metric" -v t="$RUNTIME" -v v="$value" '{

@@ -1,14 +1,38 @@
 # Profile (not a test): the cache set of bench-cache under ours and under
 # the kernel's bcache, with phases named on the console for
 # scripts/profile.sh, which samples the vCPUs meanwhile.
+# PROFILE_IOS=N (scripts/insn-profile.sh): each 4 KiB phase is N requests
+# rather than PROFILE_RUNTIME seconds, so counts compare per request.
 RUNTIME=${PROFILE_RUNTIME:-20}
+MB=${PROFILE_MB:-256}
+if [ -n "${PROFILE_IOS:-}" ]; then
+	LENGTH="--io_size=$((PROFILE_IOS * 4))k"
+else
+	LENGTH="--runtime=$RUNTIME --time_based"
+fi
 
 fio_phase() {	# fio_phase NAME RW BS SIZE [OFFSET]
 	echo "PROFILE $who $1"
+	# shellcheck disable=SC2086 # LENGTH is a list of options
 	fio --name=p --filename=/dev/bcache0 --rw="$2" --bs="$3" --iodepth=16 \
-		--ioengine=libaio --direct=1 --runtime="$RUNTIME" --time_based \
+		--ioengine=libaio --direct=1 $LENGTH \
 		--size="$4" --offset="${5:-0}" --norandommap > /dev/null 2>&1
 	echo "PROFILE idle"
+}
+
+# Read the filled region until (nearly) all of it is cached, as
+# bench-cache does: the hit phase should only hit.
+warm() {
+	local pass before missed
+	for pass in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		before=$(awk '{ print $1 }' /sys/block/vda/stat)
+		fio --name=warm --filename=/dev/bcache0 --rw=read --bs=1M \
+			--size=${MB}M --direct=1 --ioengine=libaio --iodepth=1 \
+			> /dev/null 2>&1
+		missed=$(( $(awk '{ print $1 }' /sys/block/vda/stat) - before ))
+		echo "INFO $who warm pass $pass: $missed reads of vda"
+		[ "$missed" -lt 2 ] && break
+	done
 }
 
 for who in ours ref; do
@@ -19,13 +43,18 @@ for who in ours ref; do
 	# No bypass while filling: TCG's latencies would trip the congestion
 	# bypass, and the fill is sequential.
 	cs_tune bcache0
-	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=256M \
+	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=${MB}M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
+	warm
 	# 4 MiB, the default (the file takes a plain number).
 	echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
-	fio_phase randread-hit randread 4k 256M
-	fio_phase randwrite-wt randwrite 4k 256M
+	fio_phase randread-hit randread 4k ${MB}M
+	fio_phase randwrite-wt randwrite 4k ${MB}M
+	# Sequential: one pass over 1 GiB (1024 requests) either way.
+	len=$LENGTH
+	LENGTH=
 	fio_phase seqread-1m read 1M 1G 256M
+	LENGTH=$len
 	unload_bcache
 done
 check_ok "profile ran"
