@@ -110,16 +110,20 @@ static bool bucket_ages(const struct bucket *b)
 void bch_rescale_priorities(struct cache_set *c, int sectors)
 {
 	struct cache *ca = c->cache;
+	struct bucket *b, *end;
 	u16 lowest = USHRT_MAX;
-	size_t i;
 
 	if (!rescale_due(c, sectors))
 		return;
 
 	mutex_lock(&c->bucket_lock);
-	for (i = ca->sb.first_bucket; i < ca->sb.nbuckets; i++) {
-		struct bucket *b = ca->buckets + i;
-
+	/*
+	 * Bounds in locals: the prio stores could alias ca's fields for all
+	 * the compiler knows, and this walks every bucket of the cache once
+	 * per 1/1024 of it read or written.
+	 */
+	end = ca->buckets + ca->sb.nbuckets;
+	for (b = ca->buckets + ca->sb.first_bucket; b < end; b++) {
 		if (!bucket_ages(b))
 			continue;
 		b->prio--;

@@ -599,17 +599,31 @@ static bool extent_ptr_stale(struct btree_keys *bk, const struct bkey *k,
 	return true;
 }
 
+/*
+ * Every lookup passes here for each key it meets, so this walks the
+ * pointers once for what extent_invalid() and the availability test would
+ * each walk them for; a key that is invalid goes to extent_invalid() for
+ * its report.
+ */
 static bool extent_bad(struct btree_keys *bk, const struct bkey *k)
 {
 	struct bch_ptr_checker *pc = bk->checker;
+	bool unavailable = false;
 	unsigned int i;
 
-	if (!KEY_PTRS(k) || bch_ptr_invalid(bk, k))
+	if (!KEY_PTRS(k) || !KEY_SIZE(k))
 		return true;
+	if (KEY_SIZE(k) > KEY_OFFSET(k) || KEY_PTRS(k) > KEY_MAX_PTRS)
+		return extent_invalid(bk, k);
 
-	for (i = 0; i < KEY_PTRS(k); i++)
+	for (i = 0; i < KEY_PTRS(k); i++) {
 		if (!ptr_available(pc, k, i))
-			return true;
+			unavailable = true;
+		else if (ptr_layout_problem(pc, k, i))
+			return extent_invalid(bk, k);
+	}
+	if (unavailable)
+		return true;
 
 	for (i = 0; i < KEY_PTRS(k); i++)
 		if (extent_ptr_stale(bk, k, i) ||

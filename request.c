@@ -724,7 +724,13 @@ static struct search *search_alloc(struct bio *bio, struct cached_dev *dc,
 {
 	struct search *s = mempool_alloc(&c->search, GFP_NOIO);
 
-	memset(s, 0, offsetof(struct search, bio));
+	/*
+	 * Not the btree op (cache_lookup() sets it up) nor the insert's key
+	 * buffers (bch_data_insert() does, and replace_key is written before
+	 * op->replace is set): a few hundred bytes less to clear per request.
+	 */
+	memset(s, 0, offsetof(struct search, op));
+	memset(&s->iop, 0, offsetof(struct data_insert_op, replace_key));
 	closure_init(&s->cl, NULL);
 	s->d = &dc->disk;
 	s->orig_bio = bio;
