@@ -938,10 +938,30 @@ void bch_btree_iter_push(struct btree_iter *iter, struct bkey *k,
 	min_heap_push(&iter->heap, &s, &iter_key_order, NULL);
 }
 
+/*
+ * Restore the heap's order after the key of entry @idx moved on. The
+ * kernel's sift goes down to a leaf and back up, about two compares a
+ * level whatever the keys; but in a merge one set usually supplies a run
+ * of keys, so the entry mostly still comes first, and checking that costs
+ * at most two compares.
+ */
+static __always_inline void iter_resift(struct btree_iter *iter, size_t idx,
+					const struct min_heap_callbacks *order,
+					void *args)
+{
+	struct btree_iter_set *d = iter->heap.data;
+	size_t nr = iter->heap.nr, l = 2 * idx + 1, r = l + 1;
+
+	if ((l >= nr || !order->less(&d[l], &d[idx], args)) &&
+	    (r >= nr || !order->less(&d[r], &d[idx], args)))
+		return;
+	min_heap_sift_down(&iter->heap, idx, order, args);
+}
+
 void bch_btree_iter_sort_sift(struct btree_iter *iter, unsigned int idx,
 			      const struct btree_keys_ops *ops)
 {
-	min_heap_sift_down(&iter->heap, idx, &iter_sort_order, (void *)ops);
+	iter_resift(iter, idx, &iter_sort_order, (void *)ops);
 }
 
 /* Push the search position in sets first..nsets; return the newest's. */
@@ -1035,7 +1055,7 @@ static __always_inline struct bkey *iter_take(struct btree_iter *iter,
 	if (top->k == top->end)
 		min_heap_pop(&iter->heap, order, args);
 	else
-		min_heap_sift_down(&iter->heap, 0, order, args);
+		iter_resift(iter, 0, order, args);
 	return ret;
 }
 

@@ -20,7 +20,7 @@ work=$BCACHE_CACHE/insn-profile
 rm -rf "$work"
 mkdir -p "$work"
 export VM_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off -plugin $plugin,out=$work/counts,trigger=$work/trigger"
-export VM_APPEND="PROFILE_IOS=$ios PROFILE_MB=$mb"
+export VM_APPEND="PROFILE_IOS=$ios PROFILE_MB=$mb ${INSN_APPEND:-}"
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$work/console" -t 3600 \
 	jobs/profile-cache > /dev/null &
 vm=$!

@@ -85,18 +85,21 @@ def report(counts, phases, sysmap, kos, top):
                 module = symbols_of_ko(word[1], int(word[2], 16), kos[word[1]])
 
     def name(addr, mod):
+        """The function at @addr, and whether @addr is its entry."""
         if addr < 1 << 63:
-            return '(user)'
+            return '(user)', False
         if mod:
             i = bisect.bisect_right(mod[0], addr) - 1
             if i >= 0 and addr - mod[0][i] < 0x4000:
-                return mod[1][i]
+                return mod[1][i], addr == mod[0][i]
         i = bisect.bisect_right(kernel[0], addr) - 1
-        return kernel[1][i] if i >= 0 else hex(addr)
+        if i < 0:
+            return hex(addr), False
+        return kernel[1][i], addr == kernel[0][i]
 
     dump = -1
     per = collections.defaultdict(collections.Counter)
-    mods = {}
+    calls = collections.defaultdict(collections.Counter)
     with open(counts) as f:
         for line in f:
             if line.startswith('=='):
@@ -105,14 +108,17 @@ def report(counts, phases, sysmap, kos, top):
             if dump >= len(labels):
                 break
             label, mod = labels[dump]
-            addr, n = line.split()
-            per[label][name(int(addr, 16), mod)] += int(n)
+            addr, n, runs = line.split()
+            fn, entry = name(int(addr, 16), mod)
+            per[label][fn] += int(n)
+            if entry:
+                calls[label][fn] += int(runs)
     for label, c in per.items():
         total = sum(c.values())
         print('== %s: %d instructions' % (label, total))
         for fn, n in c.most_common(top):
             print('%12d %5.1f%% %s' % (n, 100.0 * n / total, fn))
-    compare(per, top)
+    compare(per, calls, top)
 
 
 def owner(fn):
@@ -120,7 +126,7 @@ def owner(fn):
         '(user)' if fn == '(user)' else 'kernel'
 
 
-def compare(per, top):
+def compare(per, calls, top):
     """Phases run by both drivers: where their instructions differ."""
     for label in per:
         if not label.startswith('ours '):
@@ -148,10 +154,11 @@ def compare(per, top):
         for fn, d in sorted(diff.items(), key=lambda x: -abs(x[1]))[:top // 2]:
             print('%12d %s' % (d, fn))
         for who, c in (('ours', a), ('ref', b)):
-            print('  %s module functions:' % who)
+            ncalls = calls[who + ' ' + label[5:]]
+            print('  %s module functions: instructions, calls' % who)
             mod = [(fn, n) for fn, n in c.items() if ':' in fn]
             for fn, n in sorted(mod, key=lambda x: -x[1])[:top // 2]:
-                print('%12d %s' % (n, fn))
+                print('%12d %10d %s' % (n, ncalls[fn], fn))
 
 if __name__ == '__main__':
     if sys.argv[1] == 'watch':

@@ -8,7 +8,7 @@
  * profile is all virtio and APIC emulation.
  *
  * Whenever the file named by its "trigger" argument exists, a thread of the
- * plugin appends a "== N" header and "address instructions" lines of every
+ * plugin appends a "== N" header and "address instructions runs" lines of every
  * block run since the last dump to the file named by "out", zeroes those
  * counts and removes the trigger: the host script cuts the counts into the
  * guest's phases that way.
@@ -43,6 +43,7 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 struct block {
 	uint64_t	vaddr;
 	uint64_t	insns;
+	uint64_t	runs;	/* at a function's entry: its calls */
 };
 
 static struct block *blocks;
@@ -77,6 +78,8 @@ static void tb_translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
 						 &b->insns,
 						 qemu_plugin_tb_n_insns(tb));
+	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
+						 &b->runs, 1);
 }
 
 static void dump(void)
@@ -89,13 +92,15 @@ static void dump(void)
 	fprintf(f, "== %u\n", dumps++);
 	pthread_mutex_lock(&table_lock);
 	for (i = 0; i < SLOTS; i++) {
-		uint64_t n = blocks[i].insns;
+		uint64_t n = blocks[i].insns, runs = blocks[i].runs;
 
 		if (!n)
 			continue;
 		blocks[i].insns = 0;
-		fprintf(f, "%llx %llu\n", (unsigned long long)blocks[i].vaddr,
-			(unsigned long long)n);
+		blocks[i].runs = 0;
+		fprintf(f, "%llx %llu %llu\n",
+			(unsigned long long)blocks[i].vaddr,
+			(unsigned long long)n, (unsigned long long)runs);
 	}
 	pthread_mutex_unlock(&table_lock);
 	if (overflow.insns)
