@@ -9,12 +9,12 @@ usage: insn_report.py watch CONSOLE TRIGGER PHASES
 usage: insn_report.py report COUNTS PHASES SYSTEM_MAP NAME=KO... [TOP]
     Prints per phase the instructions per function, busiest first.
 """
-import bisect
 import collections
 import os
-import subprocess
 import sys
 import time
+
+import guestsyms
 
 
 def watch(console, trigger, phases):
@@ -48,31 +48,8 @@ def watch(console, trigger, phases):
             time.sleep(0.002)
 
 
-def symbols_of_map(path):
-    pairs = []
-    with open(path) as f:
-        for line in f:
-            addr, kind, name = line.split()[:3]
-            if kind in 'tT':
-                pairs.append((int(addr, 16), name))
-    pairs.sort()
-    return [a for a, _ in pairs], [n for _, n in pairs]
-
-
-def symbols_of_ko(name, base, ko):
-    out = subprocess.run(['objdump', '-t', ko], capture_output=True,
-                         text=True).stdout
-    pairs = []
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 6 and parts[-3] == '.text' and 'F' in parts[1:-3]:
-            pairs.append((base + int(parts[0], 16), name + ':' + parts[-1]))
-    pairs.sort()
-    return [a for a, _ in pairs], [n for _, n in pairs]
-
-
 def report(counts, phases, sysmap, kos, top):
-    kernel = symbols_of_map(sysmap)
+    kernel = guestsyms.kernel_table(sysmap)
     module = None
     labels = []
     with open(phases) as f:
@@ -82,20 +59,14 @@ def report(counts, phases, sysmap, kos, top):
                 labels.append((' '.join(word[1:]), module))
             elif word[0] == 'PROFILE-TEXT':
                 # Loaded during the phase above: for the phases after it.
-                module = symbols_of_ko(word[1], int(word[2], 16), kos[word[1]])
+                module = guestsyms.module_table(word[1], int(word[2], 16),
+                                                kos[word[1]])
 
     def name(addr, mod):
         """The function at @addr, and whether @addr is its entry."""
         if addr < 1 << 63:
             return '(user)', False
-        if mod:
-            i = bisect.bisect_right(mod[0], addr) - 1
-            if i >= 0 and addr - mod[0][i] < 0x4000:
-                return mod[1][i], addr == mod[0][i]
-        i = bisect.bisect_right(kernel[0], addr) - 1
-        if i < 0:
-            return hex(addr), False
-        return kernel[1][i], addr == kernel[0][i]
+        return guestsyms.lookup(addr, kernel, mod)
 
     dump = -1
     per = collections.defaultdict(collections.Counter)

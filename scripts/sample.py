@@ -9,55 +9,25 @@ the host each name is.
 usage: sample.py MONITOR_SOCKET CONSOLE_FILE SYSTEM_MAP NAME=KO...
 Runs until the monitor goes away, then prints the top functions per phase.
 """
-import bisect
 import collections
 import re
 import socket
-import subprocess
 import sys
 import time
+
+import guestsyms
 
 sock_path, console, sysmap = sys.argv[1:4]
 kos = dict(a.split('=', 1) for a in sys.argv[4:])
 top = 25
 
 
-def load_symbols(pairs):
-    pairs.sort()
-    return [a for a, _ in pairs], [n for _, n in pairs]
-
-
-kernel = []
-with open(sysmap) as f:
-    for line in f:
-        addr, kind, name = line.split()[:3]
-        if kind in 'tT':
-            kernel.append((int(addr, 16), name))
-k_addrs, k_names = load_symbols(kernel)
-modules = {}		# name -> (text base, addrs, names)
-
-
-def module_symbols(name, base, ko):
-    """Functions of the .text section of @ko, loaded at @base."""
-    out = subprocess.run(['objdump', '-t', ko], capture_output=True,
-                         text=True).stdout
-    pairs = []
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 6 and parts[-3] == '.text' and 'F' in parts[1:-3]:
-            pairs.append((base + int(parts[0], 16), name + ':' + parts[-1]))
-    # Only one module is loaded at a time: a new one replaces the last.
-    modules.clear()
-    modules[name] = load_symbols(pairs)
+kernel = guestsyms.kernel_table(sysmap)
+module = None		# only one is loaded at a time
 
 
 def symbol(rip):
-    for addrs, names in modules.values():
-        i = bisect.bisect_right(addrs, rip) - 1
-        if i >= 0 and rip - addrs[i] < 0x4000:
-            return names[i]
-    i = bisect.bisect_right(k_addrs, rip) - 1
-    return k_names[i] if i >= 0 else hex(rip)
+    return guestsyms.lookup(rip, kernel, module)[0]
 
 
 for _ in range(300):
@@ -101,7 +71,8 @@ try:
             line = line.strip()
             if line.startswith('PROFILE-TEXT '):
                 _, name, base = line.split()[:3]
-                module_symbols(name, int(base, 16), kos[name])
+                module = guestsyms.module_table(name, int(base, 16),
+                                                kos[name])
             elif line.startswith('PROFILE '):
                 phase = line.split(None, 1)[1]
         out = command('info registers -a')
