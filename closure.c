@@ -33,26 +33,13 @@ static bool closure_sub_underflows(unsigned int old, unsigned int v)
 	return (v & CLOSURE_REFS) > (old & CLOSURE_REFS);
 }
 
-/* Whether bch_closure_check_sub() would find anything wrong. */
-VISIBLE_IF_KUNIT bool bch_closure_step_suspect(unsigned int old,
-					       unsigned int v)
-{
-	unsigned int now = old - v;
-
-	return (now & (CLOSURE_GUARDS | CLOSURE_SPARE)) ||
-	       closure_sub_underflows(old, v) ||
-	       (!closure_has_refs(now) &&
-		(now & (CLOSURE_RUNNING | CLOSURE_WAITING)));
-}
-EXPORT_SYMBOL_IF_KUNIT(bch_closure_step_suspect);
-
 /*
  * Says what is wrong with taking @v off a state word that held @old, or
  * NULL when the step is legal. @v is references plus flag changes, so its
  * low bits are the references it drops.
  */
-VISIBLE_IF_KUNIT const char *bch_closure_check_sub(unsigned int old,
-						   unsigned int v)
+VISIBLE_IF_KUNIT __always_inline const char *
+bch_closure_check_sub(unsigned int old, unsigned int v)
 {
 	unsigned int now = old - v;
 
@@ -110,13 +97,14 @@ static void closure_drop(struct closure *cl, unsigned int v,
 		unsigned int now = old - v;
 
 		/*
-		 * The test of bch_closure_check_sub(), inline: every request
-		 * passes here several times. The message says what it found.
+		 * Inlined (every request passes here several times), the
+		 * check costs a few compares when nothing is wrong.
 		 */
-		if (unlikely(bch_closure_step_suspect(old, v))) {
+		const char *why = bch_closure_check_sub(old, v);
+
+		if (unlikely(why)) {
 			WARN_ONCE(1, "bcache: closure %p from %pS: %s (%#x - %#x)\n",
-				  cl, (void *)caller,
-				  bch_closure_check_sub(old, v), old, v);
+				  cl, (void *)caller, why, old, v);
 			/* Whatever @cl was, it is not ours to finish. */
 			if (closure_sub_underflows(old, v))
 				return;

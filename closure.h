@@ -121,7 +121,6 @@ void bch_closure_wait_event_done(struct closure_waitlist *list,
 				 struct closure *cl);
 #if IS_ENABLED(CONFIG_KUNIT)
 const char *bch_closure_check_sub(unsigned int old, unsigned int v);
-bool bch_closure_step_suspect(unsigned int old, unsigned int v);
 #endif
 
 #ifdef CONFIG_BCACHE_CLOSURES_DEBUG

@@ -146,17 +146,33 @@ static const char *ptr_layout_problem(struct bch_ptr_checker *pc,
 	return NULL;
 }
 
-static bool ptrs_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
+/*
+ * Whether an available pointer of @k lies outside the cache's layout; sets
+ * *@unavailable if one is not available (its layout is not checked), so
+ * extent_bad() needs no second walk over the pointers.
+ */
+static bool ptrs_scan(struct bch_ptr_checker *pc, const struct bkey *k,
+		      bool *unavailable)
 {
 	unsigned int i;
 
 	if (KEY_PTRS(k) > KEY_MAX_PTRS)
 		return true;
 
-	for (i = 0; i < KEY_PTRS(k); i++)
-		if (ptr_available(pc, k, i) && ptr_layout_problem(pc, k, i))
+	for (i = 0; i < KEY_PTRS(k); i++) {
+		if (!ptr_available(pc, k, i))
+			*unavailable = true;
+		else if (ptr_layout_problem(pc, k, i))
 			return true;
+	}
 	return false;
+}
+
+static bool ptrs_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
+{
+	bool unavailable = false;
+
+	return ptrs_scan(pc, k, &unavailable);
 }
 
 /* Why a key is not usable, for messages; "" if it is. */
@@ -561,17 +577,26 @@ done:
 	return false;
 }
 
-bool __bch_extent_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
+/* __bch_extent_invalid(), also saying whether a pointer is unavailable. */
+static bool extent_invalid_scan(struct bch_ptr_checker *pc,
+				const struct bkey *k, bool *unavailable)
 {
 	/* Zero-sized keys are what overwrites leave behind: not an error. */
 	if (!KEY_SIZE(k))
 		return true;
 
-	if (KEY_SIZE(k) > KEY_OFFSET(k) || ptrs_invalid(pc, k)) {
+	if (KEY_SIZE(k) > KEY_OFFSET(k) || ptrs_scan(pc, k, unavailable)) {
 		report_bad_key(pc, "extent", k);
 		return true;
 	}
 	return false;
+}
+
+bool __bch_extent_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
+{
+	bool unavailable = false;
+
+	return extent_invalid_scan(pc, k, &unavailable);
 }
 
 static bool extent_invalid(struct btree_keys *bk, const struct bkey *k)
@@ -600,29 +625,16 @@ static bool extent_ptr_stale(struct btree_keys *bk, const struct bkey *k,
 }
 
 /*
- * Every lookup passes here for each key it meets, so this walks the
- * pointers once for what extent_invalid() and the availability test would
- * each walk them for; a key that is invalid goes to extent_invalid() for
- * its report.
+ * Every lookup passes here for each key it meets: one walk over the
+ * pointers serves both the validity and the availability test.
  */
 static bool extent_bad(struct btree_keys *bk, const struct bkey *k)
 {
-	struct bch_ptr_checker *pc = bk->checker;
 	bool unavailable = false;
 	unsigned int i;
 
-	if (!KEY_PTRS(k) || !KEY_SIZE(k))
-		return true;
-	if (KEY_SIZE(k) > KEY_OFFSET(k) || KEY_PTRS(k) > KEY_MAX_PTRS)
-		return extent_invalid(bk, k);
-
-	for (i = 0; i < KEY_PTRS(k); i++) {
-		if (!ptr_available(pc, k, i))
-			unavailable = true;
-		else if (ptr_layout_problem(pc, k, i))
-			return extent_invalid(bk, k);
-	}
-	if (unavailable)
+	if (!KEY_PTRS(k) ||
+	    extent_invalid_scan(bk->checker, k, &unavailable) || unavailable)
 		return true;
 
 	for (i = 0; i < KEY_PTRS(k); i++)

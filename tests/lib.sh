@@ -286,6 +286,23 @@ disk_ios() {
 	done
 }
 
+# bench_warm MB PASSES FEW: read the first MB MiB of bcache0 until a pass
+# misses (reads vda) fewer than FEW times, at most PASSES passes. A miss
+# is cached only if a free bucket is at hand (neither driver waits for
+# one), so one read at a time gives the allocator time to keep up.
+bench_warm() {
+	local pass before missed
+	for pass in $(seq "$2"); do
+		before=$(disk_ios)
+		fio --name=warm --filename=/dev/bcache0 --rw=read --bs=1M \
+			--size="$1"M --direct=1 --ioengine=libaio --iodepth=1 \
+			> /dev/null 2>&1
+		missed=$(echo "$before $(disk_ios)" | awk '{ print $7 - $3 }')
+		echo "INFO $who warm pass $pass: $missed reads of vda"
+		[ "$missed" -lt "$3" ] && break
+	done
+}
+
 # Register both devices of bench_set_make()'s set; wait for bcache0.
 bench_set_up() {
 	echo /dev/mapper/cache512 > /sys/fs/bcache/register

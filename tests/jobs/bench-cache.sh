@@ -170,18 +170,8 @@ bench_one() {	# bench_one ours|ref
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=${HIT_MB}M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
 	# What the writes could not cache read passes cache, until one finds
-	# nearly all of it. A miss is cached only if a free bucket is at hand
-	# (neither driver waits for one), and a fresh set has few: one read
-	# at a time gives the allocator time to keep up.
-	for pass in 1 2 3 4 5 6 7 8; do
-		before=$(disk_ios)
-		fio --name=warm --filename=/dev/bcache0 --rw=read --bs=1M \
-			--size=${HIT_MB}M --direct=1 --ioengine=libaio --iodepth=1 \
-			> /dev/null 2>&1
-		missed=$(echo "$before $(disk_ios)" | awk '{ print $7 - $3 }')
-		echo "INFO $who warm pass $pass: $missed reads of vda"
-		[ "$missed" -lt 20 ] && break
-	done
+	# nearly all of it.
+	bench_warm "$HIT_MB" 8 20
 	# 4 MiB, the default (the file takes a plain number, as upstream's).
 	echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
 	# Its INFO line shows whether it really hit: vda reads per request

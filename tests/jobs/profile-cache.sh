@@ -20,21 +20,6 @@ fio_phase() {	# fio_phase NAME RW BS SIZE [OFFSET]
 	echo "PROFILE idle"
 }
 
-# Read the filled region until (nearly) all of it is cached, as
-# bench-cache does: the hit phase should only hit.
-warm() {
-	local pass before missed
-	for pass in 1 2 3 4 5 6 7 8 9 10 11 12; do
-		before=$(awk '{ print $1 }' /sys/block/vda/stat)
-		fio --name=warm --filename=/dev/bcache0 --rw=read --bs=1M \
-			--size=${MB}M --direct=1 --ioengine=libaio --iodepth=1 \
-			> /dev/null 2>&1
-		missed=$(( $(awk '{ print $1 }' /sys/block/vda/stat) - before ))
-		echo "INFO $who warm pass $pass: $missed reads of vda"
-		[ "$missed" -lt 2 ] && break
-	done
-}
-
 # PROFILE_ORDER=ref-ours runs the kernel's first.
 load() {
 	if [ "$who" = ours ]; then load_ours; else load_ref; fi
@@ -50,7 +35,8 @@ for who in $(echo "${PROFILE_ORDER:-ours-ref}" | tr - " "); do
 	cs_tune bcache0
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=${MB}M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
-	warm
+	# Until (nearly) all of it is cached: the hit phase should only hit.
+	bench_warm "$MB" 12 2
 	# 4 MiB, the default (the file takes a plain number).
 	echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
 	fio_phase randread-hit randread 4k ${MB}M
