@@ -1807,22 +1807,28 @@ static int run_cache_set(struct cache_set *c)
 	LIST_HEAD(journal);
 	const char *err;
 	struct closure cl;
+	bool recovering;
 
 	closure_init_stack(&cl);
 	set_gc_sectors(c);
 
-	if (CACHE_SYNC(&ca->sb))
+	recovering = CACHE_SYNC(&ca->sb);
+	if (recovering)
 		err = cache_set_recover(c, &journal);
 	else
 		err = cache_set_create(c, &cl);
 	if (!err && bch_gc_thread_start(c))
 		err = "error starting gc thread";
 	/*
-	 * One gc right away, as the allocator's first pass makes upstream
-	 * do: it counts the tree for sysfs (btree_nodes and friends) and
-	 * gives the allocator a full set of marks to choose from.
+	 * A new set gets one gc right away, as the kernel's bcache runs one
+	 * (its allocator's first pass asks for it): sysfs then counts the
+	 * root. A set read from disk gets none: bch_btree_check() has marked
+	 * every bucket and counted the nodes below the root, and like the
+	 * kernel's we leave the gc stats (btree_gc_last_sec -1) to the first
+	 * gc that writes or the allocator asks for. A second walk of a full
+	 * tree would double the time to register.
 	 */
-	if (!err)
+	if (!err && !recovering)
 		force_wake_up_gc(c);
 
 	/*

@@ -190,6 +190,15 @@ check "stop the set" cs_stop
 [ -e /sys/block/$BC ] && bc_stop $BC
 check "every bcache device is gone" retry 20 sh -c '[ "$(ls /sys/block | grep -c ^bcache)" = 0 ]'
 check "re-register the cache" retry 10 bc_register $C
+# A set read from disk runs no gc (as the kernel's): registration's btree
+# check marks the buckets and counts the nodes below the root.
+echo "### re-registered: gc_last=$(cat "$SET/internal/btree_gc_last_sec") btree_nodes=$(cat "$SET/internal/btree_nodes") depth=$(setval tree_depth)"
+check_eq "re-registered: no gc has run (btree_gc_last_sec)" -1 \
+	"$(cat "$SET/internal/btree_gc_last_sec")"
+below_root=0
+[ "$(setval tree_depth)" -gt 0 ] && below_root=1
+check_eq "re-registered: btree_nodes counts the nodes below the root" \
+	"$below_root" "$(( $(cat "$SET/internal/btree_nodes") > 0 ))"
 check "re-register the backing device" bc_register_retry $B
 check "its bcache device appears" wait_for /sys/block/vda/bcache/dev 20
 BC=$(bc_name_of vda)

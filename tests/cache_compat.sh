@@ -31,7 +31,9 @@ down() {
 	check "$1: module unloads" retry 30 rmmod bcache
 }
 
-check "make-bcache -C vdb -B vda" cs_make $C $B
+# 64 KiB buckets make 64 KiB btree nodes: the fill below then needs a
+# tree of two levels, whose nodes registration must count as the kernel's.
+check "make-bcache -C vdb -B vda (64 KiB buckets)" cs_make $C $B --bucket 64k
 UUID=$(cs_uuid_of $C)
 pattern_mib ref 4 > /tmp/pr
 pattern_mib ours 4 > /tmp/po
@@ -49,12 +51,27 @@ check "ref: reads hit the cache" wait_stat_above $BC cache_hits 0
 down ref
 # The dump of a freshly registered set, as the reference sees it.
 up ref
+# What registration counted, before anything could run a gc: the nodes
+# below the root (its btree check's count) and no gc yet.
+SETDIR=/sys/fs/bcache/$UUID
+reg_stats() {
+	echo "$(cat $SETDIR/internal/btree_nodes) $(cat $SETDIR/internal/btree_gc_last_sec)"
+}
+REG_REF=$(reg_stats)
+echo "### ref registered: btree_nodes gc_last = $REG_REF"
+# A tree of one node has none below its root.
+below_root=0
+[ "$(cat $SETDIR/tree_depth)" -gt 0 ] && below_root=1
+check_eq "ref: registration ran no gc and counted the nodes below the root" \
+	"$below_root -1" "$(( ${REG_REF% *} > 0 )) ${REG_REF#* }"
 check "ref: the debugfs dump is readable" sh -c "cat /sys/kernel/debug/bcache/bcache-$UUID > /tmp/dump.ref"
 echo "### ref dump: $(wc -l < /tmp/dump.ref) lines; head: $(head -n 3 /tmp/dump.ref | tr '\n' '|')"
 down ref
 
 # --- ours reads what the reference wrote ---
 up ours
+check_eq "ours: registration counts the nodes as the reference's, no gc" \
+	"$REG_REF" "$(reg_stats)"
 check "ours: the debugfs dump is readable" sh -c "cat /sys/kernel/debug/bcache/bcache-$UUID > /tmp/dump.ours"
 check "ours: the dump lines equal the reference's" cmp /tmp/dump.ref /tmp/dump.ours
 [ -s /tmp/dump.ours ] && diff /tmp/dump.ref /tmp/dump.ours | head -n 10 | sed 's/^/### diff /'
