@@ -37,6 +37,7 @@
 #include "btree.h"
 
 #include <linux/blkdev.h>
+#include <linux/hash.h>
 #include <linux/kthread.h>
 #include <linux/math64.h>
 #include <linux/random.h>
@@ -742,36 +743,55 @@ static bool key_on_flash_volume(const struct cache_set *c,
 	       UUID_FLASH_ONLY(&c->uuids[inode]);
 }
 
+static struct list_head *ob_end_chain(struct cache_set *c,
+				      const struct bkey *k)
+{
+	u64 where = KEY_OFFSET(k) ^ ((u64)KEY_INODE(k) << 40);
+
+	return &c->ob_by_end[hash_64(where, OPEN_BUCKET_HASH_BITS)];
+}
+
+static struct list_head *ob_writer_chain(struct cache_set *c,
+					 unsigned int write_point)
+{
+	return &c->ob_by_writer[hash_32(write_point, OPEN_BUCKET_HASH_BITS)];
+}
+
 /*
- * Choose the open bucket for a write ending at @search: one whose last
- * write ended exactly there (a sequential stream), else the least
- * recently used one of the same @write_point (task), else the least
- * recently used of all; never one of the other kind of volume. An empty
- * choice takes over the freshly allocated bucket in @fresh, if any.
- * Returns NULL when the caller has to allocate first.
+ * Choose the open bucket for a write starting at @search: the most
+ * recently used one whose last write ended exactly there (a sequential
+ * stream), else the least recently used one of the same @write_point
+ * (task), else the least recently used of all; never, in the first two
+ * cases, one holding the other kind of volume. The same choice as a walk
+ * of the whole LRU list, as upstream's, found through the hash chains.
+ * An empty choice takes over the freshly allocated bucket in @fresh, if
+ * any. Returns NULL when the caller has to allocate first.
  */
-static struct open_bucket *pick_data_bucket(struct cache_set *c,
-					    const struct bkey *search,
-					    unsigned int write_point,
-					    struct bkey *fresh)
+VISIBLE_IF_KUNIT struct open_bucket *
+bch_pick_data_bucket(struct cache_set *c, const struct bkey *search,
+		     unsigned int write_point, struct bkey *fresh)
 {
 	bool flash = key_on_flash_volume(c, search);
-	struct open_bucket *ob, *same_writer = NULL, *pick = NULL;
+	struct open_bucket *ob, *pick = NULL;
 
-	list_for_each_entry_reverse(ob, &c->data_buckets, list) {
-		if (key_on_flash_volume(c, &ob->key) != flash)
-			continue;
-		if (!bkey_cmp(&ob->key, search)) {
+	list_for_each_entry(ob, ob_end_chain(c, search), by_end)
+		if (ob->flash == flash && !bkey_cmp(&ob->key, search)) {
 			pick = ob;
 			break;
 		}
-		if (ob->last_write_point == write_point)
-			same_writer = ob;
-	}
 
 	if (!pick)
-		pick = same_writer ?: list_first_entry(&c->data_buckets,
-						       struct open_bucket, list);
+		list_for_each_entry(ob, ob_writer_chain(c, write_point),
+				    by_writer)
+			if (ob->flash == flash &&
+			    ob->last_write_point == write_point) {
+				pick = ob;
+				break;
+			}
+
+	if (!pick)
+		pick = list_first_entry(&c->data_buckets, struct open_bucket,
+					list);
 
 	if (!pick->sectors_free && KEY_PTRS(fresh)) {
 		pick->sectors_free = c->cache->sb.bucket_size;
@@ -781,15 +801,17 @@ static struct open_bucket *pick_data_bucket(struct cache_set *c,
 
 	return pick->sectors_free ? pick : NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(bch_pick_data_bucket);
 
 /*
  * Give @k up to @sectors of @ob and advance @ob past them. @k ends where
  * it did before plus what it got; its pointers each hold a pin on their
  * bucket, which the open bucket passes on with its last sectors.
  */
-static void carve_open_bucket(struct cache_set *c, struct open_bucket *ob,
-			      struct bkey *k, unsigned int sectors,
-			      unsigned int write_point)
+VISIBLE_IF_KUNIT void bch_carve_open_bucket(struct cache_set *c,
+					    struct open_bucket *ob,
+					    struct bkey *k, unsigned int sectors,
+					    unsigned int write_point)
 {
 	unsigned int nptrs = KEY_PTRS(&ob->key);
 	unsigned int i;
@@ -808,6 +830,9 @@ static void carve_open_bucket(struct cache_set *c, struct open_bucket *ob,
 	list_move_tail(&ob->list, &c->data_buckets);
 	bkey_copy_key(&ob->key, k);
 	ob->last_write_point = write_point;
+	ob->flash = key_on_flash_volume(c, k);
+	list_move(&ob->by_end, ob_end_chain(c, k));
+	list_move_tail(&ob->by_writer, ob_writer_chain(c, write_point));
 	ob->sectors_free -= sectors;
 
 	for (i = 0; i < nptrs; i++) {
@@ -823,6 +848,7 @@ static void carve_open_bucket(struct cache_set *c, struct open_bucket *ob,
 		for (i = 0; i < nptrs; i++)
 			atomic_inc(&PTR_BUCKET(c, &ob->key, i)->pin);
 }
+EXPORT_SYMBOL_IF_KUNIT(bch_carve_open_bucket);
 
 bool bch_alloc_sectors(struct cache_set *c, struct bkey *k,
 		       unsigned int sectors, unsigned int write_point,
@@ -836,7 +862,7 @@ bool bch_alloc_sectors(struct cache_set *c, struct bkey *k,
 	spin_lock(&c->data_bucket_lock);
 
 	/* Allocating may sleep: do it unlocked, then look again. */
-	while (!(ob = pick_data_bucket(c, k, write_point, &fresh.key))) {
+	while (!(ob = bch_pick_data_bucket(c, k, write_point, &fresh.key))) {
 		spin_unlock(&c->data_bucket_lock);
 		if (bch_bucket_alloc_set(c, reserve, &fresh.key, wait))
 			return false;
@@ -847,7 +873,7 @@ bool bch_alloc_sectors(struct cache_set *c, struct bkey *k,
 	if (KEY_PTRS(&fresh.key))
 		bch_bucket_pin_put(c, &fresh.key);
 
-	carve_open_bucket(c, ob, k, sectors, write_point);
+	bch_carve_open_bucket(c, ob, k, sectors, write_point);
 	spin_unlock(&c->data_bucket_lock);
 	return true;
 }
@@ -868,7 +894,16 @@ int bch_open_buckets_alloc(struct cache_set *c)
 
 	spin_lock_init(&c->data_bucket_lock);
 	INIT_LIST_HEAD(&c->data_buckets);
+	for (i = 0; i < ARRAY_SIZE(c->ob_by_end); i++) {
+		INIT_LIST_HEAD(&c->ob_by_end[i]);
+		INIT_LIST_HEAD(&c->ob_by_writer[i]);
+	}
 
+	/*
+	 * All start out empty, at the zero key, of write point 0: the end
+	 * chain holds them most recently used (last on the LRU list) first,
+	 * the writer chain least recently used first.
+	 */
 	for (i = 0; i < MAX_OPEN_BUCKETS; i++) {
 		struct open_bucket *ob = kzalloc(sizeof(*ob), GFP_KERNEL);
 
@@ -877,6 +912,8 @@ int bch_open_buckets_alloc(struct cache_set *c)
 			return -ENOMEM;
 		}
 		list_add(&ob->list, &c->data_buckets);
+		list_add_tail(&ob->by_end, ob_end_chain(c, &ob->key));
+		list_add(&ob->by_writer, ob_writer_chain(c, 0));
 	}
 	return 0;
 }

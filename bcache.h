@@ -363,11 +363,20 @@ struct gc_stat {
 	size_t		nodes;
 };
 
-/* A bucket data is being written into (alloc.c, bch_alloc_sectors()). */
+/*
+ * A bucket data is being written into (alloc.c, bch_alloc_sectors()).
+ * Besides the set's LRU list it sits on two hash chains, by where its
+ * last write ended (most recently used first) and by its writer (least
+ * recently used first), so a write finds its stream without walking all
+ * MAX_OPEN_BUCKETS of them.
+ */
 struct open_bucket {
 	struct list_head	list;
+	struct list_head	by_end;
+	struct list_head	by_writer;
 	unsigned int		last_write_point;
 	unsigned int		sectors_free;
+	bool			flash;	/* holds a flash-only volume's data */
 	/* Where the next data goes: offset and gen of the bucket. */
 	BKEY_PADDED(key);
 };
@@ -542,7 +551,10 @@ struct cache_set {
 	size_t			nbuckets;
 	size_t			avail_nbuckets;
 	struct list_head	data_buckets;	/* open_buckets, LRU first */
-	spinlock_t		data_bucket_lock;
+#define OPEN_BUCKET_HASH_BITS	6
+	struct list_head	ob_by_end[1 << OPEN_BUCKET_HASH_BITS];
+	struct list_head	ob_by_writer[1 << OPEN_BUCKET_HASH_BITS];
+	spinlock_t		data_bucket_lock;	/* open buckets, chains */
 
 	/* ---- btree.c: node cache ---- */
 #define BUCKET_HASH_BITS	12
@@ -781,6 +793,13 @@ int bch_alloc_lru_candidates(struct cache *ca);
 void bch_prio_set_seal(struct prio_set *p, size_t bytes, u64 magic);
 const char *bch_prio_set_check(const struct prio_set *p, size_t bytes,
 			       u64 magic);
+struct open_bucket *bch_pick_data_bucket(struct cache_set *c,
+					 const struct bkey *search,
+					 unsigned int write_point,
+					 struct bkey *fresh);
+void bch_carve_open_bucket(struct cache_set *c, struct open_bucket *ob,
+			   struct bkey *k, unsigned int sectors,
+			   unsigned int write_point);
 #endif
 
 /* ---- io.c ---- */

@@ -3,9 +3,10 @@
  * KUnit tests of the allocator's pure logic (alloc.c): generation math and
  * the gc pressure it records, which buckets may be invalidated, which free
  * lists each reserve draws from, how the lru policy ranks candidates (with
- * ties broken the same way every time), and sealing and checking a
- * prio_set. Nothing here does I/O or starts the allocator thread: a cache
- * and its set are faked with just the fields these functions read.
+ * ties broken the same way every time), sealing and checking a prio_set,
+ * and which open bucket a data write goes to. Nothing here does I/O or
+ * starts the allocator thread: a cache and its set are faked with just
+ * the fields these functions read.
  */
 
 #include <kunit/test.h>
@@ -420,6 +421,111 @@ static void alloc_test_pset_damage(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, why, d->why);
 }
 
+/* ---- Open buckets: the hash chains choose as the LRU walk does ---- */
+
+/*
+ * The choice as upstream makes it, walking the whole LRU list from its
+ * most recently used end: the first one (of the same kind of volume)
+ * whose last write ended at @search, else the last one seen of @wp.
+ */
+static bool model_flash(struct cache_set *c, const struct bkey *k)
+{
+	return KEY_INODE(k) < c->nr_uuids &&
+	       UUID_FLASH_ONLY(&c->uuids[KEY_INODE(k)]);
+}
+
+static struct open_bucket *model_pick(struct cache_set *c,
+				      const struct bkey *search,
+				      unsigned int wp)
+{
+	struct open_bucket *ob, *same_writer = NULL;
+
+	list_for_each_entry_reverse(ob, &c->data_buckets, list) {
+		if (model_flash(c, &ob->key) != model_flash(c, search))
+			continue;
+		if (!bkey_cmp(&ob->key, search))
+			return ob;
+		if (ob->last_write_point == wp)
+			same_writer = ob;
+	}
+	return same_writer ?: list_first_entry(&c->data_buckets,
+					       struct open_bucket, list);
+}
+
+/* Deterministic, so a failure repeats. */
+static u32 ob_rand(u32 *state)
+{
+	*state = *state * 1103515245 + 12345;
+	return *state >> 8;
+}
+
+/* The end of a random open bucket: where a write continues a stream. */
+static void ob_some_end(struct cache_set *c, u32 *rnd, struct bkey *k)
+{
+	unsigned int n = ob_rand(rnd) % 128;
+	struct open_bucket *ob;
+
+	list_for_each_entry(ob, &c->data_buckets, list)
+		if (!n--)
+			break;
+	bkey_init(k);
+	bkey_copy_key(k, &KEY(KEY_INODE(&ob->key), KEY_OFFSET(&ob->key), 0));
+}
+
+static void alloc_test_open_bucket_choice(struct kunit *test)
+{
+	struct cache *ca = fake_cache(test, 4096, 0);
+	struct cache_set *c = ca->set;
+	unsigned int step, next_bucket = 1, matched = 0, by_writer = 0;
+	u32 rnd = 1;
+
+	c->bucket_bits = 10;
+	/* Volume 2 is flash-only: its data never shares a bucket. */
+	c->nr_uuids = 3;
+	c->uuids = kunit_kcalloc(test, c->nr_uuids, sizeof(*c->uuids),
+				 GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c->uuids);
+	SET_UUID_FLASH_ONLY(&c->uuids[2], 1);
+	KUNIT_ASSERT_EQ(test, bch_open_buckets_alloc(c), 0);
+
+	for (step = 0; step < 20000; step++) {
+		BKEY_PADDED(key) fresh, write;
+		struct bkey *search = &write.key;
+		unsigned int wp = 1 + ob_rand(&rnd) % 6;
+		unsigned int sectors = 8 * (1 + ob_rand(&rnd) % 16);
+		struct open_bucket *want, *got;
+
+		/* The key a write starts with; it gets its pointer carved. */
+		if (ob_rand(&rnd) % 2) {
+			ob_some_end(c, &rnd, search);
+		} else {
+			bkey_init(search);
+			bkey_copy_key(search, &KEY(ob_rand(&rnd) % 3,
+						   8 * (ob_rand(&rnd) % 65536),
+						   0));
+		}
+
+		bkey_init(&fresh.key);
+		SET_KEY_PTRS(&fresh.key, 1);
+		fresh.key.ptr[0] = MAKE_PTR(0, bucket_to_sector(c, next_bucket),
+					    0);
+
+		want = model_pick(c, search, wp);
+		matched += !bkey_cmp(&want->key, search);
+		by_writer += want->last_write_point == wp;
+		got = bch_pick_data_bucket(c, search, wp, &fresh.key);
+		KUNIT_ASSERT_PTR_EQ_MSG(test, got, want, "step %u", step);
+
+		if (!KEY_PTRS(&fresh.key))
+			next_bucket = next_bucket % 4095 + 1;
+		bch_carve_open_bucket(c, got, search, sectors, wp);
+	}
+	/* Both rules, not only the fallback, were exercised. */
+	KUNIT_EXPECT_GT(test, matched, 1000U);
+	KUNIT_EXPECT_GT(test, by_writer, 1000U);
+	bch_open_buckets_free(c);
+}
+
 static struct kunit_case alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(alloc_test_gen_after, gen_gen_params),
 	KUNIT_CASE(alloc_test_inc_gen_wraps),
@@ -434,6 +540,7 @@ static struct kunit_case alloc_test_cases[] = {
 	KUNIT_CASE(alloc_test_prios_per_bucket),
 	KUNIT_CASE(alloc_test_pset_roundtrip),
 	KUNIT_CASE_PARAM(alloc_test_pset_damage, pset_damage_gen_params),
+	KUNIT_CASE(alloc_test_open_bucket_choice),
 	{}
 };
 
