@@ -82,24 +82,20 @@ static struct closure *closure_retire(struct closure *cl)
 }
 
 /*
- * Apply @v to @cl's state and act on the last reference going. Finishing a
- * closure drops a reference on its parent, which may finish in turn: walk
- * up the chain here rather than recursing.
+ * @v was just taken off @cl's state, which held @old, and the inline fast
+ * path in closure.h saw more than a plain drop: check the step and act on
+ * the last reference going. Finishing a closure drops a reference on its
+ * parent, which may finish in turn: walk up the chain here rather than
+ * recursing.
  *
  * Once the subtraction leaves references behind, @cl may already be freed
  * by whoever drops the last one, so it is not touched again.
  */
-static void closure_drop(struct closure *cl, unsigned int v,
-			 unsigned long caller)
+void bch_closure_sub_slow(struct closure *cl, unsigned int old,
+			  unsigned int v, unsigned long caller)
 {
-	while (cl) {
-		unsigned int old = atomic_fetch_sub_release(v, &cl->remaining);
+	for (;;) {
 		unsigned int now = old - v;
-
-		/*
-		 * Inlined (every request passes here several times), the
-		 * check costs a few compares when nothing is wrong.
-		 */
 		const char *why = bch_closure_check_sub(old, v);
 
 		if (unlikely(why)) {
@@ -122,18 +118,23 @@ static void closure_drop(struct closure *cl, unsigned int v,
 		}
 
 		cl = closure_retire(cl);
+		if (!cl)
+			return;
 		v = 1;
+		old = atomic_fetch_sub_release(v, &cl->remaining);
 	}
 }
 
 void bch_closure_put(struct closure *cl)
 {
-	closure_drop(cl, 1, _RET_IP_);
+	bch_closure_sub_slow(cl, atomic_fetch_sub_release(1, &cl->remaining),
+			     1, _RET_IP_);
 }
 
 void bch_closure_sub(struct closure *cl, unsigned int v)
 {
-	closure_drop(cl, v, _RET_IP_);
+	bch_closure_sub_slow(cl, atomic_fetch_sub_release(v, &cl->remaining),
+			     v, _RET_IP_);
 }
 
 void bch_closure_get_failed(struct closure *cl, unsigned int refs)
@@ -224,7 +225,10 @@ void bch_closure_wake_all(struct closure_waitlist *list)
 		/* Once released, cl may wait elsewhere or be freed. */
 		next = next->next;
 		closure_note_waiting(cl, 0);
-		closure_drop(cl, CLOSURE_WAITING + 1, _RET_IP_);
+		bch_closure_sub_slow(cl,
+				     atomic_fetch_sub_release(CLOSURE_WAITING + 1,
+							      &cl->remaining),
+				     CLOSURE_WAITING + 1, _RET_IP_);
 	}
 }
 

@@ -112,6 +112,8 @@ void bch_closure_get_failed(struct closure *cl, unsigned int refs);
 bool bch_closure_get_not_zero(struct closure *cl);
 void bch_closure_put(struct closure *cl);
 void bch_closure_sub(struct closure *cl, unsigned int v);
+void bch_closure_sub_slow(struct closure *cl, unsigned int old,
+			  unsigned int v, unsigned long caller);
 void bch_closure_queue(struct closure *cl);
 bool bch_closure_wait(struct closure_waitlist *list, struct closure *cl,
 		      unsigned long ip);
@@ -215,18 +217,33 @@ static inline bool closure_get_not_zero(struct closure *cl)
 	return bch_closure_get_not_zero(cl);
 }
 
-static inline void closure_put(struct closure *cl)
+/*
+ * Taking @v off a state word that held @old leaves references behind and
+ * sets or clears no flag twice: nothing to check further, nothing to run.
+ */
+static inline bool closure_sub_is_plain(unsigned int old, unsigned int v)
 {
-	bch_closure_put(cl);
+	return (old & CLOSURE_REFS) > (v & CLOSURE_REFS) &&
+	       !((old - v) & (CLOSURE_GUARDS | CLOSURE_SPARE));
 }
 
 /*
  * Subtract @v from the state word: references in the low bits plus flag
- * bits, as one atomic operation (e.g. CLOSURE_WAITING + 1).
+ * bits, as one atomic operation (e.g. CLOSURE_WAITING + 1). Inlined, as
+ * every request passes here several times and most steps are plain ones;
+ * the last reference and misuse go to bch_closure_sub_slow().
  */
-static inline void closure_sub(struct closure *cl, unsigned int v)
+static __always_inline void closure_sub(struct closure *cl, unsigned int v)
 {
-	bch_closure_sub(cl, v);
+	unsigned int old = atomic_fetch_sub_release(v, &cl->remaining);
+
+	if (unlikely(!closure_sub_is_plain(old, v)))
+		bch_closure_sub_slow(cl, old, v, _THIS_IP_);
+}
+
+static __always_inline void closure_put(struct closure *cl)
+{
+	closure_sub(cl, 1);
 }
 
 /* Run @cl's fn now: on its workqueue, or right here when it has none. */
@@ -264,7 +281,7 @@ static inline void continue_at(struct closure *cl, closure_fn *fn,
 			       struct workqueue_struct *wq)
 {
 	set_closure_fn(cl, fn, wq);
-	bch_closure_sub(cl, CLOSURE_RUNNING + 1);
+	closure_sub(cl, CLOSURE_RUNNING + 1);
 }
 
 /*
@@ -292,7 +309,7 @@ static inline void closure_return_with_destructor(struct closure *cl,
 						  closure_fn *destructor)
 {
 	set_closure_fn(cl, destructor, NULL);
-	bch_closure_sub(cl, CLOSURE_RUNNING - CLOSURE_DESTRUCTOR + 1);
+	closure_sub(cl, CLOSURE_RUNNING - CLOSURE_DESTRUCTOR + 1);
 }
 
 /* Start @fn asynchronously in a fresh closure that @parent waits for. */

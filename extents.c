@@ -149,7 +149,7 @@ static const char *ptr_layout_problem(struct bch_ptr_checker *pc,
 /*
  * Whether an available pointer of @k lies outside the cache's layout; sets
  * *@unavailable if one is not available (its layout is not checked), so
- * extent_bad() needs no second walk over the pointers.
+ * extent_bad() and btree_ptr_bad() need no second walk over the pointers.
  */
 static bool ptrs_scan(struct bch_ptr_checker *pc, const struct bkey *k,
 		      bool *unavailable)
@@ -166,13 +166,6 @@ static bool ptrs_scan(struct bch_ptr_checker *pc, const struct bkey *k,
 			return true;
 	}
 	return false;
-}
-
-static bool ptrs_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
-{
-	bool unavailable = false;
-
-	return ptrs_scan(pc, k, &unavailable);
 }
 
 /* Why a key is not usable, for messages; "" if it is. */
@@ -286,14 +279,23 @@ static bool btree_ptr_sort_cmp(const struct btree_iter_set *l,
 	return iter_set_before(l, r, l->k, r->k);
 }
 
-bool __bch_btree_ptr_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
+/* __bch_btree_ptr_invalid(), also saying whether a pointer is unavailable. */
+static bool btree_ptr_invalid_scan(struct bch_ptr_checker *pc,
+				   const struct bkey *k, bool *unavailable)
 {
 	bool bad = !KEY_PTRS(k) || !KEY_SIZE(k) || KEY_DIRTY(k) ||
-		   ptrs_invalid(pc, k);
+		   ptrs_scan(pc, k, unavailable);
 
 	if (bad)
 		report_bad_key(pc, "btree ptr", k);
 	return bad;
+}
+
+bool __bch_btree_ptr_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
+{
+	bool unavailable = false;
+
+	return btree_ptr_invalid_scan(pc, k, &unavailable);
 }
 
 static bool btree_ptr_invalid(struct btree_keys *bk, const struct bkey *k)
@@ -301,17 +303,23 @@ static bool btree_ptr_invalid(struct btree_keys *bk, const struct bkey *k)
 	return __bch_btree_ptr_invalid(bk->checker, k);
 }
 
+/*
+ * Every lookup passes here for each node it descends through, so the
+ * validity check and the availability of the pointers share one walk (as
+ * in extent_bad()), and only the staleness takes a second.
+ */
 static bool btree_ptr_bad(struct btree_keys *bk, const struct bkey *k)
 {
 	struct bch_ptr_checker *pc = bk->checker;
+	bool unavailable = false;
 	unsigned int i;
 
 	if ((!KEY_INODE(k) && !KEY_OFFSET(k)) || !KEY_PTRS(k) ||
-	    bch_ptr_invalid(bk, k))
+	    btree_ptr_invalid_scan(pc, k, &unavailable) || unavailable)
 		return true;
 
 	for (i = 0; i < KEY_PTRS(k); i++)
-		if (!ptr_available(pc, k, i) || ptr_stale(pc, k, i))
+		if (ptr_stale(pc, k, i))
 			return true;
 
 	for (i = 0; i < KEY_PTRS(k); i++)

@@ -144,6 +144,13 @@ static void closure_test_check_sub(struct kunit *test)
 		KUNIT_EXPECT_NULL(test, why);
 	else
 		KUNIT_EXPECT_NOT_NULL(test, why);
+
+	/*
+	 * closure_sub()'s inline fast path skips the check and the last
+	 * reference: it may only take legal steps that leave references.
+	 */
+	KUNIT_EXPECT_EQ(test, closure_sub_is_plain(c->old, c->v),
+			!why && ((c->old - c->v) & CLOSURE_REFS));
 }
 
 /* Parents */

@@ -303,6 +303,31 @@ bench_warm() {
 	done
 }
 
+# fio options that put its buffer in huge pages, or nothing without
+# hugetlbfs (only the perf kernel has it). A 1 MiB request then maps a
+# piece or two of contiguous memory rather than 256 pages, of which how
+# many happen to be adjacent depends on what ran before in the boot: with
+# those, the driver that ran first measured up to a fifth cheaper.
+fio_hugebuf() {
+	local pages=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+
+	grep -qw hugetlbfs /proc/filesystems || return 0
+	if ! grep -q " /mnt/huge hugetlbfs " /proc/mounts; then
+		mkdir -p /mnt/huge && mount -t hugetlbfs none /mnt/huge ||
+			return 0
+	fi
+	# 16 MiB of buffers (1 MiB x QD 16) and room to spare.
+	[ "$(cat $pages)" -ge 16 ] || echo 16 > $pages
+	echo "--iomem=mmaphuge:/mnt/huge/fio --hugepage-size=2m"
+}
+
+# Run gc now and give it time to finish, so that a phase after it starts
+# from a compacted tree (and no gc falls inside it) under either driver.
+bench_gc() {
+	echo 1 > "$(cs_dir)/internal/trigger_gc"
+	sleep 2
+}
+
 # Register both devices of bench_set_make()'s set; wait for bcache0.
 bench_set_up() {
 	echo /dev/mapper/cache512 > /sys/fs/bcache/register

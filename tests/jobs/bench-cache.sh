@@ -20,9 +20,13 @@ FULL=${FULL:-1}
 REGISTERS=$(cmdline_arg bench_registers)
 REGISTERS=${REGISTERS:-3}
 
-fio_run() {	# fio_run DEV RW BS SIZE [OFFSET] -> IOPS (reads: field 8, writes: 49)
+# fio_run DEV RW BS SIZE [OFFSET] -> IOPS (reads: field 8, writes: 49);
+# FIO_EXTRA: more fio options.
+fio_run() {
+	# shellcheck disable=SC2086 # FIO_EXTRA is a list of options
 	fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth=16 \
 		--ioengine=libaio --direct=1 --runtime="$RUNTIME" --time_based \
+		${FIO_EXTRA:-} \
 		--size="$4" --offset="${5:-0}" --randrepeat=1 --norandommap \
 		--group_reporting \
 		--minimal 2>/dev/null |
@@ -181,10 +185,16 @@ bench_one() {	# bench_one ours|ref
 	local set gc0 gc1 st
 	set=$(cs_dir)
 	st=/sys/block/bcache0/bcache/stats_total
+	# The writes leave each driver's tree in its own state, and a gc
+	# due: run it first, then both search a compacted tree.
+	bench_gc
 	gc0=$(cat "$set/internal/btree_gc_last_sec")
 	# Past the hit test's region, where nothing is cached: the bypass
 	# path alone, not how fragmented the random writes left the cache.
+	# fio's buffer in huge pages: see fio_hugebuf().
+	FIO_EXTRA=$(fio_hugebuf)
 	bench_io $who seqread_1m fio_run /dev/bcache0 read 1M 1G 256M
+	FIO_EXTRA=
 	gc1=$(cat "$set/internal/btree_gc_last_sec")
 	echo "INFO $who seqread_1m: seconds since gc before $gc0 after $gc1;" \
 		"cache misses $(cat $st/cache_misses) bypass hits $(cat $st/cache_bypass_hits)"

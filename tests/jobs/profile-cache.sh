@@ -13,9 +13,9 @@ fi
 
 fio_phase() {	# fio_phase NAME RW BS SIZE [OFFSET]
 	echo "PROFILE $who $1"
-	# shellcheck disable=SC2086 # LENGTH is a list of options
+	# shellcheck disable=SC2086 # LENGTH, FIO_EXTRA: lists of options
 	fio --name=p --filename=/dev/bcache0 --rw="$2" --bs="$3" --iodepth=16 \
-		--ioengine=libaio --direct=1 $LENGTH \
+		--ioengine=libaio --direct=1 $LENGTH ${FIO_EXTRA:-} \
 		--size="$4" --offset="${5:-0}" --norandommap > /dev/null 2>&1
 	echo "PROFILE idle"
 }
@@ -41,10 +41,15 @@ for who in $(echo "${PROFILE_ORDER:-ours-ref}" | tr - " "); do
 	echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
 	fio_phase randread-hit randread 4k ${MB}M
 	fio_phase randwrite-wt randwrite 4k ${MB}M
-	# Sequential: one pass over 1 GiB (1024 requests) either way.
+	# Sequential: one pass over 1 GiB (1024 requests) either way, on a
+	# tree just compacted by gc (none falls inside the phase), fio's
+	# buffer in huge pages (see fio_hugebuf()).
+	bench_gc
 	len=$LENGTH
 	LENGTH=
+	FIO_EXTRA=$(fio_hugebuf)
 	fio_phase seqread-1m read 1M 1G 256M
+	FIO_EXTRA=
 	LENGTH=$len
 	# Registering the set just used, from scratch, as bench-cache times
 	# it: module reloaded, page cache dropped.
