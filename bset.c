@@ -928,14 +928,21 @@ void bch_btree_iter_init(struct btree_iter *iter, struct btree_keys *b,
 	iter->b = b;
 }
 
-void bch_btree_iter_push(struct btree_iter *iter, struct bkey *k,
-			 struct bkey *end)
+/* Inlined into iter_seek(), which every lookup runs once per node. */
+static __always_inline void iter_push(struct btree_iter *iter,
+				      struct bkey *k, struct bkey *end)
 {
 	struct btree_iter_set s = { .k = k, .end = end };
 
 	if (k == end)
 		return;
 	min_heap_push(&iter->heap, &s, &iter_key_order, NULL);
+}
+
+void bch_btree_iter_push(struct btree_iter *iter, struct bkey *k,
+			 struct bkey *end)
+{
+	iter_push(iter, k, end);
 }
 
 /*
@@ -973,7 +980,7 @@ static struct bkey *iter_seek(struct btree_keys *b, struct btree_iter *iter,
 
 	for (t = b->set + first; t <= bset_tree_last(b); t++) {
 		pos = bch_bset_search(b, t, search);
-		bch_btree_iter_push(iter, pos, bset_bkey_last(t->data));
+		iter_push(iter, pos, bset_bkey_last(t->data));
 	}
 	return pos;
 }
@@ -1069,7 +1076,8 @@ struct bkey *bch_btree_iter_next_filter(struct btree_iter *iter,
 {
 	struct bkey *k;
 
-	while ((k = bch_btree_iter_next(iter)) && fn(b, k))
+	/* iter_take() itself, not bch_btree_iter_next(): a call less a key. */
+	while ((k = iter_take(iter, &iter_key_order, NULL)) && fn(b, k))
 		;
 	return k;
 }

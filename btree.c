@@ -1095,7 +1095,7 @@ static int cannibalize_lock(struct cache_set *c, struct btree_op *op)
 
 	spin_lock(&c->btree_cannibalize_lock);
 	if (!c->btree_cache_alloc_lock) {
-		c->btree_cache_alloc_lock = current;
+		WRITE_ONCE(c->btree_cache_alloc_lock, current);
 	} else if (c->btree_cache_alloc_lock != current) {
 		if (op)
 			prepare_to_wait(&c->btree_cache_wait, &op->wait,
@@ -1111,10 +1111,18 @@ void bch_cannibalize_unlock(struct cache_set *c)
 {
 	bool held;
 
+	/*
+	 * Only this task can make itself the holder, so a walk that never
+	 * cannibalized (nearly every one: each lookup comes here) need not
+	 * take the lock to see that it holds nothing.
+	 */
+	if (READ_ONCE(c->btree_cache_alloc_lock) != current)
+		return;
+
 	spin_lock(&c->btree_cannibalize_lock);
 	held = c->btree_cache_alloc_lock == current;
 	if (held)
-		c->btree_cache_alloc_lock = NULL;
+		WRITE_ONCE(c->btree_cache_alloc_lock, NULL);
 	spin_unlock(&c->btree_cannibalize_lock);
 
 	/* A waiter queued itself under the spinlock before it saw us. */

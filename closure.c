@@ -5,7 +5,7 @@
  * wait lists, sleeping in closure_sync(), and the optional debug list that
  * shows every live closure in debugfs.
  *
- * It stands in for the kernel's lib/closure.c, which bcache no longer needs;
+ * It stands in for the kernel's closures library (CONFIG_CLOSURES), unused here;
  * everything here is named bch_closure_* so both can live in one kernel.
  * Misuse (a put too many, a flag set twice) is reported with a warning and
  * never brings the machine down: a leaked closure is a far smaller problem
@@ -156,14 +156,7 @@ bool bch_closure_get_not_zero(struct closure *cl)
 
 void bch_closure_init(struct closure *cl, struct closure *parent)
 {
-	cl->fn = NULL;
-	cl->wq = NULL;
-	cl->parent = parent;
-	if (parent)
-		closure_get(parent);
-
-	atomic_set(&cl->remaining, CLOSURE_FRESH);
-	bch_closure_debug_create(cl);
+	closure_init(cl, parent);
 	closure_note_ip(cl, _RET_IP_);
 }
 

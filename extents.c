@@ -127,9 +127,13 @@ void bch_extent_to_text(char *buf, size_t size, const struct bkey *k)
 			 le64_to_cpu(k->ptr[1]));
 }
 
-/* Layout checks of the pointers against the bucket geometry. */
-static const char *ptr_layout_problem(struct bch_ptr_checker *pc,
-				      const struct bkey *k, unsigned int ptr)
+/*
+ * Layout checks of the pointers against the bucket geometry. Inlined:
+ * every lookup checks the pointers of the nodes it descends through.
+ */
+static __always_inline const char *
+ptr_layout_problem(struct bch_ptr_checker *pc, const struct bkey *k,
+		   unsigned int ptr)
 {
 	u64 bucket;
 
@@ -151,8 +155,8 @@ static const char *ptr_layout_problem(struct bch_ptr_checker *pc,
  * *@unavailable if one is not available (its layout is not checked), so
  * extent_bad() and btree_ptr_bad() need no second walk over the pointers.
  */
-static bool ptrs_scan(struct bch_ptr_checker *pc, const struct bkey *k,
-		      bool *unavailable)
+static __always_inline bool ptrs_scan(struct bch_ptr_checker *pc,
+				      const struct bkey *k, bool *unavailable)
 {
 	unsigned int i;
 
@@ -279,9 +283,13 @@ static bool btree_ptr_sort_cmp(const struct btree_iter_set *l,
 	return iter_set_before(l, r, l->k, r->k);
 }
 
-/* __bch_btree_ptr_invalid(), also saying whether a pointer is unavailable. */
-static bool btree_ptr_invalid_scan(struct bch_ptr_checker *pc,
-				   const struct bkey *k, bool *unavailable)
+/*
+ * __bch_btree_ptr_invalid(), also saying whether a pointer is unavailable.
+ * Inlined into btree_ptr_bad(), which every lookup runs per node.
+ */
+static __always_inline bool
+btree_ptr_invalid_scan(struct bch_ptr_checker *pc, const struct bkey *k,
+		       bool *unavailable)
 {
 	bool bad = !KEY_PTRS(k) || !KEY_SIZE(k) || KEY_DIRTY(k) ||
 		   ptrs_scan(pc, k, unavailable);

@@ -43,6 +43,7 @@
 #include <linux/hash.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 
 /* Above this much of the cache in use, nothing new is cached (percent). */
 #define CUTOFF_CACHE_ADD	95
@@ -725,28 +726,47 @@ static struct search *search_alloc(struct bio *bio, struct cached_dev *dc,
 	struct search *s = mempool_alloc(&c->search, GFP_NOIO);
 
 	/*
-	 * Not the btree op (cache_lookup() sets it up) nor the insert's key
-	 * buffers (bch_data_insert() does, and replace_key is written before
-	 * op->replace is set): a few hundred bytes less to clear per request.
+	 * Field by field, not a memset: the two closures, most of what a
+	 * memset would clear, need only what closure_init() sets; the btree
+	 * op is set up by cache_lookup(), the insert's key buffers by
+	 * bch_data_insert() (replace_key is written before op->replace is
+	 * set), the invalidation range before op->bypass. Whatever else a
+	 * request reads is set here.
 	 */
-	memset(s, 0, offsetof(struct search, op));
-	memset(&s->iop, 0, offsetof(struct data_insert_op, replace_key));
 	closure_init(&s->cl, NULL);
 	s->d = &dc->disk;
 	s->orig_bio = bio;
 	s->start_time = start_time;
+	s->cache_miss = NULL;
+	s->insert_bio_sectors = 0;
+	s->insert_bio = NULL;
+	s->miss_fill = NULL;
 	search_hook_bio(s, request_endio);
 
 	s->sector = s->bio.bio.bi_iter.bi_sector;
 	s->sectors = bio_sectors(bio);
 	s->recoverable = true;
 	s->write = op_is_write(bio_op(bio));
+	s->read_dirty_data = false;
+	s->cache_missed = false;
 
-	s->iop.c = c;
-	s->iop.inode = dc->disk.id;
-	s->iop.write_point = hash_long((unsigned long)current, 16);
+	s->iop.status = BLK_STS_OK;
+	s->iop.bypass = false;
+	s->iop.replace = false;
 	s->iop.flush_journal = op_is_flush(bio->bi_opf);
+	s->iop.writeback = false;
+	s->iop.csum = false;
+	s->iop.insert_data_done = false;
+	s->iop.replace_collision = false;
+	s->iop.cache_write_failed = false;
+	s->iop.bio = NULL;
+	s->iop.inode = dc->disk.id;
+	s->iop.inval_sector = 0;
+	s->iop.inval_sectors = 0;
+	s->iop.c = c;
 	s->iop.wq = bcache_wq;
+	s->iop.write_point = hash_long((unsigned long)current, 16);
+	s->iop.write_prio = 0;
 
 	atomic_inc(&c->search_inflight);
 	/* Keeps d->bio_split around until the miss fill below is done. */
@@ -1344,12 +1364,32 @@ void bch_cached_dev_request_exit(struct cached_dev *dc)
 	bioset_exit(&dc->disk.bio_passthru);
 }
 
+/*
+ * Every request's struct search, of every set: a cache of its own rather
+ * than kmalloc(), whose size classes would round it up and which costs a
+ * size lookup per request.
+ */
+static struct kmem_cache *search_cache;
+
+int __init bch_request_module_init(void)
+{
+	search_cache = kmem_cache_create("bcache_search", sizeof(struct search),
+					 0, 0, NULL);
+	return search_cache ? 0 : -ENOMEM;
+}
+
+/* After the last set is gone: their pools hold searches of the cache. */
+void bch_request_module_exit(void)
+{
+	kmem_cache_destroy(search_cache);
+}
+
 /* The cache set's pools for requests; super.c calls these with the set. */
 int bch_request_set_init(struct cache_set *c)
 {
 	int ret;
 
-	ret = mempool_init_kmalloc_pool(&c->search, 32, sizeof(struct search));
+	ret = mempool_init_slab_pool(&c->search, 32, search_cache);
 	if (ret)
 		return ret;
 	/* Splits of data written into the cache are bbios too. */

@@ -2406,10 +2406,14 @@ static int __init bcache_init(void)
 	if (bcache_major < 0)
 		return bcache_major;
 
+	ret = bch_request_module_init();
+	if (ret)
+		goto err_blkdev;
+
 	ret = -ENOMEM;
 	bcache_wq = alloc_workqueue("bcache", WQ_MEM_RECLAIM, 0);
 	if (!bcache_wq)
-		goto err_blkdev;
+		goto err_request;
 	/*
 	 * Journal writes run on their own reclaim-safe queue so a journal
 	 * write never waits behind the work it is meant to unblock.
@@ -2441,6 +2445,8 @@ err_kobj:
 	kobject_put(bcache_kobj);
 err_wq:
 	destroy_bcache_workqueues();
+err_request:
+	bch_request_module_exit();
 err_blkdev:
 	unregister_blkdev(bcache_major, "bcache");
 	return ret;
@@ -2457,6 +2463,7 @@ static void __exit bcache_exit(void)
 	bcache_debugfs_exit();
 	/* Waits for the free function that dropped the last reference. */
 	destroy_bcache_workqueues();
+	bch_request_module_exit();
 	unregister_blkdev(bcache_major, "bcache");
 	ida_destroy(&bcache_device_idx);
 }

@@ -20,7 +20,7 @@ work=$BCACHE_CACHE/insn-profile
 rm -rf "$work"
 mkdir -p "$work"
 export VM_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off -plugin $plugin,out=$work/counts,trigger=$work/trigger"
-export VM_APPEND="PROFILE_IOS=$ios PROFILE_MB=$mb ${INSN_APPEND:-}"
+export VM_APPEND="PROFILE_IOS=$ios PROFILE_MB=$mb bench_null=1 ${INSN_APPEND:-}"
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$work/console" -t 3600 \
 	jobs/profile-cache > /dev/null &
 vm=$!
@@ -34,7 +34,7 @@ python3 "$REPO/scripts/insn_report.py" watch "${boot}boot1.log" \
 wait $vm
 kill %2 2> /dev/null
 grep -a "^INFO" "$work/console" | tr -d "\r"
-echo "requests per phase: $ios (4 KiB), 1024 (1 MiB)"
+echo "requests per phase: $ios (4 KiB), 8192 (1 MiB)"
 python3 "$REPO/scripts/insn_report.py" report "$work/counts" "$work/phases" \
 	"$kbuild/System.map" "ours=$ko" "ref=$kbuild/drivers/md/bcache/bcache.ko" \
 	${INSN_TOP:-40}

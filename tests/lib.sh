@@ -250,15 +250,42 @@ cs_tune() {
 	echo 0 > "$set/congested_write_threshold_us"
 }
 
+# The backing device of the benchmark jobs: vda, or with bench_null=1 on
+# the kernel command line (bench.sh -i, insn-profile.sh) vda's first MiB,
+# where the superblock lives, then null_blk (perf kernel) for the rest.
+# Under -icount the guest clock jumps to the next timer tick whenever it
+# waits for the host's disks, so a wait of a few microseconds on the host
+# becomes milliseconds of guest time: with a backing device that completes
+# at once, a request that goes to it costs guest instructions only.
+bench_backing() {
+	if ! grep -qw bench_null=1 /proc/cmdline || [ ! -b /dev/nullb0 ]; then
+		echo /dev/vda
+		return
+	fi
+	if [ ! -b /dev/mapper/nullback ]; then
+		printf '0 2048 linear /dev/vda 0\n2048 %d linear /dev/nullb0 2048\n' \
+			$((1280 * 2048 - 2048)) | dmsetup create nullback
+		dmsetup mknodes
+	fi
+	echo /dev/mapper/nullback
+}
+
+# The disk under the backing device, for its request counts.
+bench_backing_disk() {
+	if [ "$(bench_backing)" = /dev/vda ]; then echo vda; else echo nullb0; fi
+}
+
 # The set of the benchmark jobs (tests/jobs/): a 512 MiB cache (dm-linear
-# "cache512" on vdb) with 512 KiB buckets in front of vda, made afresh.
+# "cache512" on vdb) with 512 KiB buckets in front of bench_backing(),
+# made afresh.
 bench_set_make() {
 	dmsetup remove cache512 2>/dev/null
 	echo "0 $((512 * 2048)) linear /dev/vdb 0" | dmsetup create cache512
 	dmsetup mknodes
 	wipe /dev/mapper/cache512
-	wipe /dev/vda
-	make-bcache --bucket 512k -C /dev/mapper/cache512 -B /dev/vda > /dev/null
+	wipe "$(bench_backing)"
+	make-bcache --bucket 512k -C /dev/mapper/cache512 -B "$(bench_backing)" \
+		> /dev/null
 }
 
 # The disks are sparse files: the first write to a region costs the host
@@ -277,17 +304,18 @@ bench_disks_touch() {
 	done
 }
 
-# Requests the disks completed (reads writes, of vdb then vda): how many
-# device I/Os each bcache request cost is most of what TCG measures.
+# Requests the disks completed (reads writes, of vdb then the backing
+# disk): how many device I/Os each bcache request cost is most of what
+# TCG measures.
 disk_ios() {
 	local d
-	for d in vdb vda; do
+	for d in vdb "$(bench_backing_disk)"; do
 		awk '{ printf "%d %d ", $1, $5 }' /sys/block/$d/stat
 	done
 }
 
 # bench_warm MB PASSES FEW: read the first MB MiB of bcache0 until a pass
-# misses (reads vda) fewer than FEW times, at most PASSES passes. A miss
+# misses (reads the backing disk) fewer than FEW times, at most PASSES passes. A miss
 # is cached only if a free bucket is at hand (neither driver waits for
 # one), so one read at a time gives the allocator time to keep up.
 bench_warm() {
@@ -298,7 +326,7 @@ bench_warm() {
 			--size="$1"M --direct=1 --ioengine=libaio --iodepth=1 \
 			> /dev/null 2>&1
 		missed=$(echo "$before $(disk_ios)" | awk '{ print $7 - $3 }')
-		echo "INFO $who warm pass $pass: $missed reads of vda"
+		echo "INFO $who warm pass $pass: $missed backing reads"
 		[ "$missed" -lt "$3" ] && break
 	done
 }
@@ -331,7 +359,7 @@ bench_gc() {
 # Register both devices of bench_set_make()'s set; wait for bcache0.
 bench_set_up() {
 	echo /dev/mapper/cache512 > /sys/fs/bcache/register
-	echo /dev/vda > /sys/fs/bcache/register
+	bench_backing > /sys/fs/bcache/register
 	wait_for /dev/bcache0
 }
 

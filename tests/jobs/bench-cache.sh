@@ -1,7 +1,8 @@
 # Benchmark (not a test): a cache set under ours and under the kernel's
 # bcache in one boot of the perf kernel. Cache: 512 MiB of vdb (dm-linear),
-# backing: vda. Prints "BENCH <who> <metric> <value>"; metrics ending in
-# _ms or _kb are better when lower, the rest are IOPS or MB/s.
+# backing: vda (or null_blk, see bench_backing()). Prints "BENCH <who>
+# <metric> <value>"; metrics ending in _ms or _kb are better when lower,
+# the rest are IOPS or MB/s.
 # scripts/bench.sh -i asks for fewer and shorter runs on the command line.
 cmdline_arg() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" /proc/cmdline; }
 RUNTIME=$(cmdline_arg bench_runtime)
@@ -80,7 +81,7 @@ bench_io() {
 	echo "BENCH $who $metric $value"
 	echo "$before $after" | awk -v w="$who" -v m="$metric" -v t="$RUNTIME" -v v="$value" '{
 		ops = v * t
-		printf "INFO %s %s: per request: vdb %.2f reads %.2f writes, vda %.2f reads %.2f writes\n",
+		printf "INFO %s %s: per request: vdb %.2f reads %.2f writes, backing %.2f reads %.2f writes\n",
 			w, m, ($5 - $1) / ops, ($6 - $2) / ops, ($7 - $3) / ops, ($8 - $4) / ops }'
 }
 
@@ -127,7 +128,7 @@ register_once() {
 	echo "$t0 $t1" | awk -v w="$who" '{
 		printf "BENCH %s register_full_ms %.1f\n", w, ($2 - $1) / 1e6 }'
 	echo "$ios" | awk -v w="$who" -v f="$filler" '{
-		printf "INFO %s register (set filled by %s): vdb %d reads %d writes, vda %d reads %d writes\n",
+		printf "INFO %s register (set filled by %s): vdb %d reads %d writes, backing %d reads %d writes\n",
 			w, f, $5 - $1, $6 - $2, $7 - $3, $8 - $4 }'
 	sleep 2
 	echo "BENCH $who set_memory_kb $(( $(mem_kb) - before ))"
@@ -178,7 +179,7 @@ bench_one() {	# bench_one ours|ref
 	bench_warm "$HIT_MB" 8 20
 	# 4 MiB, the default (the file takes a plain number, as upstream's).
 	echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
-	# Its INFO line shows whether it really hit: vda reads per request
+	# Its INFO line shows whether it really hit: backing reads per request
 	# are the share of misses.
 	bench_io $who randread_hit fio_run /dev/bcache0 randread 4k ${HIT_MB}M
 	bench_io $who randwrite_wt fio_run /dev/bcache0 randwrite 4k ${HIT_MB}M
