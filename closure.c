@@ -125,18 +125,6 @@ void bch_closure_sub_slow(struct closure *cl, unsigned int old,
 	}
 }
 
-void bch_closure_put(struct closure *cl)
-{
-	bch_closure_sub_slow(cl, atomic_fetch_sub_release(1, &cl->remaining),
-			     1, _RET_IP_);
-}
-
-void bch_closure_sub(struct closure *cl, unsigned int v)
-{
-	bch_closure_sub_slow(cl, atomic_fetch_sub_release(v, &cl->remaining),
-			     v, _RET_IP_);
-}
-
 void bch_closure_get_failed(struct closure *cl, unsigned int refs)
 {
 	WARN_ONCE(1, "bcache: closure %p from %pS: got with %u references, caller held none\n",
@@ -152,12 +140,6 @@ bool bch_closure_get_not_zero(struct closure *cl)
 					       state + 1))
 			return true;
 	return false;
-}
-
-void bch_closure_init(struct closure *cl, struct closure *parent)
-{
-	closure_init(cl, parent);
-	closure_note_ip(cl, _RET_IP_);
 }
 
 void bch_closure_queue(struct closure *cl)
@@ -218,10 +200,7 @@ void bch_closure_wake_all(struct closure_waitlist *list)
 		/* Once released, cl may wait elsewhere or be freed. */
 		next = next->next;
 		closure_note_waiting(cl, 0);
-		bch_closure_sub_slow(cl,
-				     atomic_fetch_sub_release(CLOSURE_WAITING + 1,
-							      &cl->remaining),
-				     CLOSURE_WAITING + 1, _RET_IP_);
+		closure_sub(cl, CLOSURE_WAITING + 1);
 	}
 }
 

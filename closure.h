@@ -107,11 +107,8 @@ struct closure {
 #endif
 };
 
-void bch_closure_init(struct closure *cl, struct closure *parent);
 void bch_closure_get_failed(struct closure *cl, unsigned int refs);
 bool bch_closure_get_not_zero(struct closure *cl);
-void bch_closure_put(struct closure *cl);
-void bch_closure_sub(struct closure *cl, unsigned int v);
 void bch_closure_sub_slow(struct closure *cl, unsigned int old,
 			  unsigned int v, unsigned long caller);
 void bch_closure_queue(struct closure *cl);
@@ -206,9 +203,10 @@ static inline void closure_get(struct closure *cl)
  * @parent:	closure that waits for @cl to return, or NULL; @cl holds a
  *		reference on it until then
  *
- * Inlined: every request starts two closures.
+ * Always inlined: every request starts two closures, and the ip noted for
+ * debugging is the caller's.
  */
-static inline void closure_init(struct closure *cl, struct closure *parent)
+static __always_inline void closure_init(struct closure *cl, struct closure *parent)
 {
 	cl->fn = NULL;
 	cl->wq = NULL;

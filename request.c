@@ -730,8 +730,8 @@ static struct search *search_alloc(struct bio *bio, struct cached_dev *dc,
 	 * memset would clear, need only what closure_init() sets; the btree
 	 * op is set up by cache_lookup(), the insert's key buffers by
 	 * bch_data_insert() (replace_key is written before op->replace is
-	 * set), the invalidation range before op->bypass. Whatever else a
-	 * request reads is set here.
+	 * set). Whatever else a request reads is set here; the invalidation
+	 * range too, empty, though every path that sets op->bypass sets it.
 	 */
 	closure_init(&s->cl, NULL);
 	s->d = &dc->disk;

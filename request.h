@@ -72,9 +72,11 @@ int bch_cached_dev_ioctl(struct block_device *bdev, blk_mode_t mode,
 int bch_cached_dev_request_init(struct cached_dev *dc);
 void bch_cached_dev_request_exit(struct cached_dev *dc);
 
-/* c->search and c->bio_split; undone by _exit (safe on a failed _init). */
+/* The slab cache of every set's c->search; module load and unload. */
 int bch_request_module_init(void);
 void bch_request_module_exit(void);
+
+/* c->search and c->bio_split; undone by _exit (safe on a failed _init). */
 int bch_request_set_init(struct cache_set *c);
 void bch_request_set_exit(struct cache_set *c);
 

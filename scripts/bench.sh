@@ -11,8 +11,9 @@
 # idle guest's clock jumps to its next timer tick, so a wait of a few
 # microseconds for a host disk costs up to a tick (4 ms) of guest time.
 # So the backing device is null_blk behind the superblock's first MiB
-# (bench_null=1, see bench_backing() in tests/lib.sh); the cache device
-# still waits for the host, which the hit and write tests are mostly not.
+# (bench_null=1, see bench_backing() in tests/lib.sh). The cache device
+# still waits for the host, but the hit and write tests are busy 90% of
+# the time.
 . "$(dirname "$0")/lib.sh"
 if [ "${1:-}" = -i ]; then
 	export VM_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off"
