@@ -2209,18 +2209,6 @@ static struct cache_set *checker_set(struct bch_ptr_checker *pc)
 	return container_of(pc, struct cache_set, checker);
 }
 
-static bool checker_ptr_available(struct bch_ptr_checker *pc,
-				  const struct bkey *k, unsigned int ptr)
-{
-	return ptr_available(checker_set(pc), k, ptr);
-}
-
-static u8 checker_ptr_stale(struct bch_ptr_checker *pc, const struct bkey *k,
-			    unsigned int ptr)
-{
-	return ptr_stale(checker_set(pc), k, ptr);
-}
-
 static void checker_inconsistent(struct bch_ptr_checker *pc, const char *msg)
 {
 	bch_cache_set_error(checker_set(pc), "%s", msg);
@@ -2307,8 +2295,6 @@ static bool checker_merging_disabled(struct bch_ptr_checker *pc)
 }
 
 static const struct bch_ptr_checker_ops btree_checker_ops = {
-	.ptr_available		= checker_ptr_available,
-	.ptr_stale		= checker_ptr_stale,
 	.inconsistent		= checker_inconsistent,
 	.ptr_inconsistent	= checker_ptr_inconsistent,
 	/* Dirty sector accounting arrives with writeback. */
@@ -2326,4 +2312,11 @@ void bch_btree_checker_init(struct cache_set *c)
 	c->checker.bucket_size = sb->bucket_size;
 	c->checker.first_bucket = sb->first_bucket;
 	c->checker.nbuckets = sb->nbuckets;
+	/*
+	 * The set keeps its cache, and the cache its bucket array, for as
+	 * long as any node exists: the checker may point into both.
+	 */
+	c->checker.nr_devs = MAX_CACHES_PER_SET;
+	c->checker.gens = &c->cache->buckets[0].gen;
+	c->checker.gen_stride = sizeof(struct bucket);
 }

@@ -305,7 +305,7 @@ int bch_btree_insert_node(struct btree *b, struct btree_op *op,
 /* A key that, inserted into @b's parent, frees @b's bucket. */
 void bch_make_btree_freeing_key(struct btree *b, struct bkey *k);
 int bch_btree_check_reserve(struct btree *b, struct btree_op *op);
-/* Fill in c->checker (geometry and callbacks) once the cache is known. */
+/* Fill in c->checker (geometry, gens, callbacks) once the cache is known. */
 void bch_btree_checker_init(struct cache_set *c);
 /* Write @b's open set and wait for it; takes b->write_lock. */
 void bch_btree_node_write_sync(struct btree *b);

@@ -37,20 +37,26 @@ static const struct bch_ptr_checker_ops *checker_ops(struct bch_ptr_checker *pc)
 	return pc ? pc->ops : NULL;
 }
 
-static bool ptr_available(struct bch_ptr_checker *pc, const struct bkey *k,
-			  unsigned int ptr)
+static __always_inline bool
+ptr_available(const struct bch_ptr_checker *pc, const struct bkey *k,
+	      unsigned int ptr)
 {
-	const struct bch_ptr_checker_ops *ops = checker_ops(pc);
-
-	return !ops || !ops->ptr_available || ops->ptr_available(pc, k, ptr);
+	return !pc || !pc->nr_devs || PTR_DEV(k, ptr) < pc->nr_devs;
 }
 
-static u8 ptr_stale(struct bch_ptr_checker *pc, const struct bkey *k,
-		    unsigned int ptr)
+/* How many gens the pointer's bucket has moved on, modulo 2^8 (signed). */
+static __always_inline u8
+ptr_stale(const struct bch_ptr_checker *pc, const struct bkey *k,
+	  unsigned int ptr)
 {
-	const struct bch_ptr_checker_ops *ops = checker_ops(pc);
+	u64 bucket;
+	u8 moved;
 
-	return ops && ops->ptr_stale ? ops->ptr_stale(pc, k, ptr) : 0;
+	if (!pc || !pc->gens)
+		return 0;
+	bucket = PTR_OFFSET(k, ptr) >> ilog2(pc->bucket_size);
+	moved = pc->gens[bucket * pc->gen_stride] - PTR_GEN(k, ptr);
+	return moved > 128U ? 0 : moved;
 }
 
 static bool has_geometry(const struct bch_ptr_checker *pc)
@@ -216,8 +222,13 @@ static __printf(2, 3) void report_inconsistent(struct bch_ptr_checker *pc,
 		ops->inconsistent(pc, msg);
 }
 
-static void report_bad_key(struct bch_ptr_checker *pc, const char *what,
-			   const struct bkey *k)
+/*
+ * Out of line and cold: inlined, its key buffer would give every lookup's
+ * key check a stack frame to clear.
+ */
+static noinline __cold void report_bad_key(struct bch_ptr_checker *pc,
+					   const char *what,
+					   const struct bkey *k)
 {
 	char buf[KEY_TEXT_LEN];
 
@@ -594,8 +605,9 @@ done:
 }
 
 /* __bch_extent_invalid(), also saying whether a pointer is unavailable. */
-static bool extent_invalid_scan(struct bch_ptr_checker *pc,
-				const struct bkey *k, bool *unavailable)
+static __always_inline bool
+extent_invalid_scan(struct bch_ptr_checker *pc, const struct bkey *k,
+		    bool *unavailable)
 {
 	/* Zero-sized keys are what overwrites leave behind: not an error. */
 	if (!KEY_SIZE(k))
@@ -620,16 +632,11 @@ static bool extent_invalid(struct btree_keys *bk, const struct bkey *k)
 	return __bch_extent_invalid(bk->checker, k);
 }
 
-/* Check the staleness of pointer @i of @k; true if it is stale. */
-static bool extent_ptr_stale(struct btree_keys *bk, const struct bkey *k,
-			     unsigned int i)
+/* A stale pointer that should not be: dirty, or staler than gc allows. */
+static noinline __cold void report_stale(struct bch_ptr_checker *pc,
+					 const struct bkey *k, unsigned int stale)
 {
-	struct bch_ptr_checker *pc = bk->checker;
-	unsigned int stale = ptr_stale(pc, k, i);
 	char buf[KEY_TEXT_LEN];
-
-	if (!stale)
-		return false;
 
 	if (KEY_DIRTY(k)) {
 		bch_extent_to_text(buf, sizeof(buf), k);
@@ -637,6 +644,19 @@ static bool extent_ptr_stale(struct btree_keys *bk, const struct bkey *k,
 	}
 	if (stale > BCH_PTR_STALE_MAX)
 		report_inconsistent(pc, "key too stale: %u", stale);
+}
+
+/* Check the staleness of pointer @i of @k; true if it is stale. */
+static __always_inline bool extent_ptr_stale(struct btree_keys *bk,
+					     const struct bkey *k,
+					     unsigned int i)
+{
+	unsigned int stale = ptr_stale(bk->checker, k, i);
+
+	if (!stale)
+		return false;
+	if (unlikely(KEY_DIRTY(k) || stale > BCH_PTR_STALE_MAX))
+		report_stale(bk->checker, k, stale);
 	return true;
 }
 

@@ -42,26 +42,16 @@ extern const struct btree_keys_ops bch_extent_keys_ops;
  * longer than its end offset, more pointers than a key can hold, and, when
  * the bucket geometry below is filled in (bucket_size != 0), a pointer that
  * leaves its bucket or lies outside first_bucket .. nbuckets. Everything
- * that looks at live state goes through @ops. Every callback may be NULL,
- * as may the whole checker; the fallback is given with each.
+ * that looks at live state goes through @ops, except the two questions
+ * every lookup asks of every key it meets (is a pointer's device there,
+ * has its bucket moved on): those are answered from data in the checker,
+ * without a call. Every callback may be NULL, as may the whole checker;
+ * the fallback is given with each.
  *
  * Callbacks are called with whatever lock protects the node (the btree
  * node lock), never with bucket_lock held.
  */
 struct bch_ptr_checker_ops {
-	/*
-	 * Does pointer @ptr of @k name a device of this set? NULL: yes.
-	 * (Upstream: PTR_DEV < MAX_CACHES_PER_SET and a cache is attached.)
-	 */
-	bool	(*ptr_available)(struct bch_ptr_checker *pc,
-				 const struct bkey *k, unsigned int ptr);
-	/*
-	 * How many generations the pointer's bucket has moved on since the
-	 * pointer was made (gen_after(bucket gen, PTR_GEN)); 0 if current.
-	 * Only called for available pointers. NULL: 0.
-	 */
-	u8	(*ptr_stale)(struct bch_ptr_checker *pc,
-			     const struct bkey *k, unsigned int ptr);
 	/*
 	 * A key was found that should never exist: the cache set is
 	 * inconsistent (upstream's cache_bug()/btree_bug(), which stop the
@@ -108,6 +98,21 @@ struct bch_ptr_checker {
 	u32			bucket_size;
 	u16			first_bucket;
 	u64			nbuckets;
+
+	/*
+	 * Pointers to a device at or past @nr_devs are unavailable; 0: all
+	 * are available. (Upstream: PTR_DEV < MAX_CACHES_PER_SET while the
+	 * set has its cache.)
+	 */
+	u8			nr_devs;
+	/*
+	 * Bucket generations, for staleness (gen_after(bucket gen, PTR_GEN)):
+	 * bucket b's gen is gens[b * gen_stride]. Only read for pointers that
+	 * passed the geometry checks above, so it needs bucket_size set.
+	 * NULL: no pointer is stale.
+	 */
+	const u8		*gens;
+	u32			gen_stride;
 };
 
 /* Bucket of pointer @ptr of @k under @pc's geometry. */

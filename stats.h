@@ -55,14 +55,20 @@ int bch_accounting_add_kobjs(struct bch_accounting *acc,
 void bch_accounting_clear(struct bch_accounting *acc);
 void bch_accounting_destroy(struct bch_accounting *acc);
 
+/* The first four stats in order: hits, misses, then the same bypassed. */
+static inline enum bch_stat bch_lookup_stat(bool hit, bool bypass)
+{
+	static_assert(BCH_STAT_HITS + 1 == BCH_STAT_MISSES);
+	static_assert(BCH_STAT_HITS + 2 == BCH_STAT_BYPASS_HITS);
+	static_assert(BCH_STAT_HITS + 3 == BCH_STAT_BYPASS_MISSES);
+
+	return BCH_STAT_HITS + 2 * bypass + !hit;
+}
+
 static inline void bch_account_lookup(struct bch_accounting *acc, bool hit,
 				      bool bypass)
 {
-	enum bch_stat s = bypass ? (hit ? BCH_STAT_BYPASS_HITS :
-					  BCH_STAT_BYPASS_MISSES)
-				 : (hit ? BCH_STAT_HITS : BCH_STAT_MISSES);
-
-	atomic_inc(&acc->pending[s]);
+	atomic_inc(&acc->pending[bch_lookup_stat(hit, bypass)]);
 }
 
 static inline void bch_account_miss_collision(struct bch_accounting *acc)

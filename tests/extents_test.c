@@ -645,22 +645,10 @@ struct check_state {
 	struct bch_ptr_checker	pc;
 	unsigned int		reports;
 	char			last[160];
-	u8			stale;
+	u8			gens[100];
 	long			dirty;
 	unsigned int		btree_inserts;
 };
-
-static bool dev_below_8(struct bch_ptr_checker *pc, const struct bkey *k,
-			unsigned int ptr)
-{
-	return PTR_DEV(k, ptr) < MAX_CACHES_PER_SET;
-}
-
-static u8 fixed_stale(struct bch_ptr_checker *pc, const struct bkey *k,
-		      unsigned int ptr)
-{
-	return container_of(pc, struct check_state, pc)->stale;
-}
 
 static void note_inconsistent(struct bch_ptr_checker *pc, const char *msg)
 {
@@ -682,8 +670,6 @@ static void note_btree_insert(struct btree_keys *bk, const struct bkey *k)
 }
 
 static const struct bch_ptr_checker_ops test_checker_ops = {
-	.ptr_available		= dev_below_8,
-	.ptr_stale		= fixed_stale,
 	.inconsistent		= note_inconsistent,
 	.sectors_dirty_add	= add_dirty,
 	.btree_ptr_insert	= note_btree_insert,
@@ -697,6 +683,9 @@ static void check_state_init(struct check_state *s)
 	s->pc.bucket_size = 1024;
 	s->pc.first_bucket = 10;
 	s->pc.nbuckets = 100;
+	s->pc.nr_devs = MAX_CACHES_PER_SET;
+	s->pc.gens = s->gens;
+	s->pc.gen_stride = 1;
 }
 
 struct validity_case {
@@ -734,8 +723,11 @@ static const struct validity_case validity_cases[] = {
 	  false, true },
 	{ "stale", false, 100, 8, 20 * 1024, 0, 1, false, 1, false, true },
 	{ "stale-dirty", false, 100, 8, 20 * 1024, 0, 1, true, 3, false, true },
-	{ "too-stale", false, 100, 8, 20 * 1024, 0, 1, false, 200,
-	  false, true, "key too stale: 200" },
+	{ "too-stale", false, 100, 8, 20 * 1024, 0, 1, false, 100,
+	  false, true, "key too stale: 100" },
+	/* A bucket gen "behind" the pointer's by modular order: not stale. */
+	{ "gen-wrapped", false, 100, 8, 20 * 1024, 0, 1, false, 200,
+	  false, false },
 	{ "btree-good", true, 100, 8, 20 * 1024, 0, 1, false, 0, false, false },
 	{ "btree-dirty", true, 100, 8, 20 * 1024, 0, 1, true, 0,
 	  true, true, "spotted btree ptr" },
@@ -764,7 +756,8 @@ static void extents_test_validity(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	check_state_init(s);
-	s->stale = c->stale;
+	/* Every test pointer has gen 0: each bucket is this far ahead. */
+	memset(s->gens, c->stale, sizeof(s->gens));
 	n = enode_new(test, c->btree_ptr ? &bch_btree_keys_ops
 					 : &bch_extent_keys_ops, &s->pc);
 
