@@ -34,7 +34,7 @@ python3 "$REPO/scripts/insn_report.py" watch "${boot}boot1.log" \
 wait $vm
 kill %2 2> /dev/null
 grep -a "^INFO" "$work/console" | tr -d "\r"
-echo "requests per phase: $ios (4 KiB), 8192 (1 MiB)"
+echo "requests per phase: $ios (4 KiB), 8192 (1 MiB; 1024 in -short, 7168 in -steady)"
 python3 "$REPO/scripts/insn_report.py" report "$work/counts" "$work/phases" \
 	"$kbuild/System.map" "ours=$ko" "ref=$kbuild/drivers/md/bcache/bcache.ko" \
 	${INSN_TOP:-40}

@@ -7,7 +7,9 @@ usage: insn_report.py watch CONSOLE TRIGGER PHASES
     for the plugin to remove it) and appends the phase that ended to PHASES
     with the "PROFILE-TEXT <name> <address>" lines seen since.
 usage: insn_report.py report COUNTS PHASES SYSTEM_MAP NAME=KO... [TOP]
-    Prints per phase the instructions per function, busiest first.
+    Prints per phase the instructions per function, busiest first, and
+    for phases both drivers ran, where they differ. A phase X that has an
+    X-short also gets X-steady, X minus X-short (see steady_phases()).
 """
 import collections
 import os
@@ -84,12 +86,28 @@ def report(counts, phases, sysmap, kos, top):
             per[label][fn] += int(n)
             if entry:
                 calls[label][fn] += int(runs)
+    steady_phases(per, calls)
     for label, c in per.items():
         total = sum(c.values())
         print('== %s: %d instructions' % (label, total))
         for fn, n in c.most_common(top):
             print('%12d %5.1f%% %s' % (n, 100.0 * n / total, fn))
     compare(per, calls, top)
+
+
+def steady_phases(per, calls):
+    """A phase X run after a shorter X-short of the same requests: X
+    minus X-short is the requests alone, without the start and exit of
+    the program that made them."""
+    for label in list(per):
+        short = label + '-short'
+        if short not in per:
+            continue
+        steady = label + '-steady'
+        for table in (per, calls):
+            diff = collections.Counter(table[label])
+            diff.subtract(table[short])
+            table[steady] = diff
 
 
 def owner(fn):

@@ -1,6 +1,7 @@
 # Benchmark (not a test): a cache set under ours and under the kernel's
-# bcache in one boot of the perf kernel. Cache: 512 MiB of vdb (dm-linear),
-# backing: vda (or null_blk, see bench_backing()). Prints "BENCH <who>
+# bcache in one boot of the perf kernel. Cache: 512 MiB of vdb (dm-linear,
+# or a RAM disk, see bench_cache_disk()), backing: vda (or null_blk, see
+# bench_backing()). Prints "BENCH <who>
 # <metric> <value>"; metrics ending in _ms or _kb are better when lower,
 # the rest are IOPS or MB/s.
 # scripts/bench.sh -i asks for fewer and shorter runs on the command line.
@@ -81,8 +82,8 @@ bench_io() {
 	echo "BENCH $who $metric $value"
 	echo "$before $after" | awk -v w="$who" -v m="$metric" -v t="$RUNTIME" -v v="$value" '{
 		ops = v * t
-		printf "INFO %s %s: per request: vdb %.2f reads %.2f writes, backing %.2f reads %.2f writes\n",
-			w, m, ($5 - $1) / ops, ($6 - $2) / ops, ($7 - $3) / ops, ($8 - $4) / ops }'
+		printf "INFO %s %s: per request: cache %.2f reads %.2f writes, backing %.2f reads %.2f writes (cache: %d reads %d writes in all)\n",
+			w, m, ($5 - $1) / ops, ($6 - $2) / ops, ($7 - $3) / ops, ($8 - $4) / ops, $5 - $1, $6 - $2 }'
 }
 
 # The kernel's monotonic clock now, in nanoseconds: the "now at" line at
@@ -128,7 +129,7 @@ register_once() {
 	echo "$t0 $t1" | awk -v w="$who" '{
 		printf "BENCH %s register_full_ms %.1f\n", w, ($2 - $1) / 1e6 }'
 	echo "$ios" | awk -v w="$who" -v f="$filler" '{
-		printf "INFO %s register (set filled by %s): vdb %d reads %d writes, backing %d reads %d writes\n",
+		printf "INFO %s register (set filled by %s): cache %d reads %d writes, backing %d reads %d writes\n",
 			w, f, $5 - $1, $6 - $2, $7 - $3, $8 - $4 }'
 	sleep 2
 	echo "BENCH $who set_memory_kb $(( $(mem_kb) - before ))"
@@ -160,6 +161,16 @@ register_phase() {
 	done
 }
 
+# The tree and the cache's disk, for the sequential test's INFO: nodes,
+# depth, node cache, and sectors the cache's disk has read.
+tree_state() {
+	local dm
+	dm=dm-$(dmsetup info -c --noheadings -o minor cache512 | tr -d ' ')
+	echo "nodes $(cat "$1/internal/btree_nodes") depth $(cat "$1/tree_depth")" \
+		"node cache $(cat "$1/btree_cache_size")" \
+		"cache sectors read $(awk '{ print $3 }' /sys/block/$dm/stat)"
+}
+
 bench_one() {	# bench_one ours|ref
 	who=$1
 	echo "PROFILE $who round $round"
@@ -176,7 +187,7 @@ bench_one() {	# bench_one ours|ref
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
 	# What the writes could not cache read passes cache, until one finds
 	# nearly all of it.
-	bench_warm "$HIT_MB" 8 20
+	bench_warm "$HIT_MB" 30 20
 	# 4 MiB, the default (the file takes a plain number, as upstream's).
 	echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
 	# Its INFO line shows whether it really hit: backing reads per request
@@ -194,11 +205,13 @@ bench_one() {	# bench_one ours|ref
 	# path alone, not how fragmented the random writes left the cache.
 	# fio's buffer in huge pages: see fio_hugebuf().
 	FIO_EXTRA=$(fio_hugebuf)
-	bench_io $who seqread_1m fio_run /dev/bcache0 read 1M 1G 256M
+	tree0="$(tree_state "$set")"
+	bench_io $who seqread_1m fio_run /dev/bcache0 read 1M "$(bench_seq_size)" 256M
 	FIO_EXTRA=
 	gc1=$(cat "$set/internal/btree_gc_last_sec")
 	echo "INFO $who seqread_1m: seconds since gc before $gc0 after $gc1;" \
 		"cache misses $(cat $st/cache_misses) bypass hits $(cat $st/cache_bypass_hits)"
+	echo "INFO $who seqread_1m: before: $tree0; after: $(tree_state "$set")"
 	unload_bcache
 }
 
