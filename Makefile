@@ -18,7 +18,8 @@ bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/ondisk_test.o \
 			   tests/extents_test.o tests/sysfs_test.o \
 			   tests/vectors_test.o tests/alloc_test.o \
 			   tests/gc_test.o tests/journal_test.o \
-			   tests/btree_test.o tests/super_test.o
+			   tests/btree_test.o tests/super_test.o \
+			   tests/stats_test.o
 
 # Out of tree the kernel's autoconf.h does not know our own symbols: the
 # caller names them on the command line and we hand them to the compiler.

@@ -16,6 +16,7 @@
  * hold the owner alive.
  */
 
+#include <kunit/visibility.h>
 #include <linux/kernel.h>
 #include <linux/math64.h>
 #include <linux/sysfs.h>
@@ -43,6 +44,15 @@ static unsigned long window_value(const struct bch_stat_window_data *w,
 {
 	return w->sum[s] >> STAT_SHIFT;
 }
+
+/* What stats_<window>/<counter> shows, for the tests. */
+VISIBLE_IF_KUNIT unsigned long bch_stat_value(const struct bch_accounting *acc,
+					      enum bch_stat_window w,
+					      enum bch_stat s)
+{
+	return window_value(&acc->window[w], s);
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_stat_value);
 
 /* sysfs: one file per counter, plus the hit ratio derived from two. */
 
@@ -130,7 +140,12 @@ static void decay(unsigned long *sum)
 	*sum -= *sum / DECAY_WEIGHT;
 }
 
-static void fold_pending(struct bch_accounting *acc)
+/*
+ * The pending counts are widened before the shift: upstream shifts them
+ * as unsigned int, so 65,536 of anything in one fold (about 4,800 requests
+ * a second, or 2.4 MB/s bypassed) wraps its windows' sums.
+ */
+VISIBLE_IF_KUNIT void bch_stats_fold(struct bch_accounting *acc)
 {
 	unsigned int s, w;
 
@@ -152,6 +167,7 @@ static void fold_pending(struct bch_accounting *acc)
 			decay(&win->sum[s]);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(bch_stats_fold);
 
 static void fold_work_fn(struct work_struct *work)
 {
@@ -159,7 +175,7 @@ static void fold_work_fn(struct work_struct *work)
 						  struct bch_accounting,
 						  fold_work);
 
-	fold_pending(acc);
+	bch_stats_fold(acc);
 	schedule_delayed_work(&acc->fold_work, FOLD_INTERVAL);
 }
 

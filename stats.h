@@ -50,6 +50,11 @@ struct bch_accounting {
 };
 
 void bch_accounting_init(struct bch_accounting *acc);
+#if IS_ENABLED(CONFIG_KUNIT)
+void bch_stats_fold(struct bch_accounting *acc);
+unsigned long bch_stat_value(const struct bch_accounting *acc,
+			     enum bch_stat_window w, enum bch_stat s);
+#endif
 int bch_accounting_add_kobjs(struct bch_accounting *acc,
 			     struct kobject *parent);
 void bch_accounting_clear(struct bch_accounting *acc);
