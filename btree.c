@@ -2317,6 +2317,6 @@ void bch_btree_checker_init(struct cache_set *c)
 	 * long as any node exists: the checker may point into both.
 	 */
 	c->checker.nr_devs = MAX_CACHES_PER_SET;
-	c->checker.gens = &c->cache->buckets[0].gen;
+	c->checker.gens = c->cache->buckets ? &c->cache->buckets[0].gen : NULL;
 	c->checker.gen_stride = sizeof(struct bucket);
 }

@@ -49,13 +49,12 @@ static __always_inline u8
 ptr_stale(const struct bch_ptr_checker *pc, const struct bkey *k,
 	  unsigned int ptr)
 {
-	u64 bucket;
 	u8 moved;
 
 	if (!pc || !pc->gens)
 		return 0;
-	bucket = PTR_OFFSET(k, ptr) >> ilog2(pc->bucket_size);
-	moved = pc->gens[bucket * pc->gen_stride] - PTR_GEN(k, ptr);
+	moved = pc->gens[bch_ptr_bucket(pc, k, ptr) * pc->gen_stride] -
+		PTR_GEN(k, ptr);
 	return moved > 128U ? 0 : moved;
 }
 

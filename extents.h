@@ -108,8 +108,7 @@ struct bch_ptr_checker {
 	/*
 	 * Bucket generations, for staleness (gen_after(bucket gen, PTR_GEN)):
 	 * bucket b's gen is gens[b * gen_stride]. Only read for pointers that
-	 * passed the geometry checks above, so it needs bucket_size set.
-	 * NULL: no pointer is stale.
+	 * passed the geometry checks above. NULL: no pointer is stale.
 	 */
 	const u8		*gens;
 	u32			gen_stride;

@@ -276,9 +276,9 @@ bench_backing() {
 # a new stream to bcache, whose first few MiB it caches (they are under
 # the cutoff) and then serves from the cache device at every later pass.
 # Copied from a RAM disk, those hits cost more than a whole bypassed read
-# from null_blk, and how many of them each driver had (ours kept the start
-# cached, the kernel's missed on it again) decided the result by 1%. In
-# one pass of 190 GiB there is one stream start, whichever driver runs.
+# from null_blk, and how many of them each driver had (ours cached the
+# start, the kernel's never inserted it) decided the result by 1%. In one
+# pass of 190 GiB there is one stream start, whichever driver runs.
 bench_seq_size() {
 	if [ "$(bench_backing)" = /dev/vda ]; then echo 1G; else echo 190G; fi
 }
@@ -331,14 +331,18 @@ bench_disks_touch() {
 	done
 }
 
+# The dm device of the benchmark set's cache ("dm-N"), whose request
+# counts stand for the disk's: brd keeps none.
+cache512_disk() {
+	echo "dm-$(dmsetup info -c --noheadings -o minor cache512 | tr -d ' ')"
+}
+
 # Requests the disks completed (reads writes, of the cache then the
 # backing disk): how many device I/Os each bcache request cost is most of
-# what TCG measures. The cache's are counted at its dm device, since brd
-# keeps no counts.
+# what TCG measures. The cache's are counted at its dm device.
 disk_ios() {
 	local d
-	for d in "dm-$(dmsetup info -c --noheadings -o minor cache512 | tr -d ' ')" \
-		"$(bench_backing_disk)"; do
+	for d in "$(cache512_disk)" "$(bench_backing_disk)"; do
 		awk '{ printf "%d %d ", $1, $5 }' /sys/block/$d/stat
 	done
 }

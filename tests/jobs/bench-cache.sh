@@ -164,11 +164,9 @@ register_phase() {
 # The tree and the cache's disk, for the sequential test's INFO: nodes,
 # depth, node cache, and sectors the cache's disk has read.
 tree_state() {
-	local dm
-	dm=dm-$(dmsetup info -c --noheadings -o minor cache512 | tr -d ' ')
 	echo "nodes $(cat "$1/internal/btree_nodes") depth $(cat "$1/tree_depth")" \
 		"node cache $(cat "$1/btree_cache_size")" \
-		"cache sectors read $(awk '{ print $3 }' /sys/block/$dm/stat)"
+		"cache sectors read $(awk '{ print $3 }' "/sys/block/$(cache512_disk)/stat")"
 }
 
 bench_one() {	# bench_one ours|ref
