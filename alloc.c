@@ -765,7 +765,9 @@ static struct list_head *ob_writer_chain(struct cache_set *c,
  * cases, one holding the other kind of volume. The same choice as a walk
  * of the whole LRU list, as upstream's, found through the hash chains.
  * An empty choice takes over the freshly allocated bucket in @fresh, if
- * any. Returns NULL when the caller has to allocate first.
+ * any, and the one returned is marked with @search's kind of volume, as
+ * the caller carves from it next. Returns NULL when the caller has to
+ * allocate first.
  */
 VISIBLE_IF_KUNIT struct open_bucket *
 bch_pick_data_bucket(struct cache_set *c, const struct bkey *search,
@@ -799,7 +801,11 @@ bch_pick_data_bucket(struct cache_set *c, const struct bkey *search,
 		bkey_init(fresh);
 	}
 
-	return pick->sectors_free ? pick : NULL;
+	if (!pick->sectors_free)
+		return NULL;
+	/* What the caller carves next decides what kind of data it holds. */
+	pick->flash = flash;
+	return pick;
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_pick_data_bucket);
 
@@ -830,7 +836,6 @@ VISIBLE_IF_KUNIT void bch_carve_open_bucket(struct cache_set *c,
 	list_move_tail(&ob->list, &c->data_buckets);
 	bkey_copy_key(&ob->key, k);
 	ob->last_write_point = write_point;
-	ob->flash = key_on_flash_volume(c, k);
 	list_move(&ob->by_end, ob_end_chain(c, k));
 	list_move_tail(&ob->by_writer, ob_writer_chain(c, write_point));
 	ob->sectors_free -= sectors;
