@@ -755,7 +755,7 @@ unsigned int bch_btree_insert_key(struct btree_keys *b, struct bkey *k,
 {
 	struct bset *i = bset_tree_last(b)->data;
 	unsigned int reserve = bkey_u64s(k);
-	struct btree_iter_stack iter;
+	struct btree_iter_stack iter __uninitialized;
 	struct bkey search, *m, *end, *prev = NULL;
 
 	if (b->ops->is_extents) {
@@ -848,24 +848,24 @@ static void table_search(struct bset_tree *t, const struct bkey *search,
 	*r = above < t->size ? table_key(t, above) : bset_bkey_last(t->data);
 }
 
-/* The first key of @t strictly greater than @search. */
-struct bkey *__bch_bset_search(struct btree_keys *b, struct bset_tree *t,
-			       const struct bkey *search)
+/*
+ * The search proper: narrow down with the set's tree or table, then step
+ * to the first key past @search. Out of line, so that the cases settled
+ * without it (below) cost no more than a few compares: they are most of
+ * the searches of a read past the cached data, which meets empty open
+ * sets and written sets that end before it.
+ */
+static noinline struct bkey *bset_search_keys(struct btree_keys *b,
+					      struct bset_tree *t,
+					      const struct bkey *search,
+					      bool written)
 {
 	struct bkey *l, *r;
 
 	if (unlikely(!t->size)) {
 		l = bset_start(t->data);
 		r = bset_bkey_last(t->data);
-	} else if (bset_written(b, t)) {
-		/*
-		 * Node windows only separate keys within the set; a search
-		 * outside its range could alias, so settle those here.
-		 */
-		if (unlikely(bkey_cmp(search, bset_tree_end(t)) >= 0))
-			return bset_bkey_last(t->data);
-		if (unlikely(bkey_cmp(search, bset_start(t->data)) < 0))
-			return bset_start(t->data);
+	} else if (written) {
 		tree_search(t, search, &l, &r);
 	} else {
 		table_search(t, search, &l, &r);
@@ -878,6 +878,28 @@ struct bkey *__bch_bset_search(struct btree_keys *b, struct bset_tree *t,
 	while (l != r && bkey_cmp(l, search) <= 0)
 		l = bkey_next(l);
 	return l;
+}
+
+/* The first key of @t strictly greater than @search. */
+struct bkey *__bch_bset_search(struct btree_keys *b, struct bset_tree *t,
+			       const struct bkey *search)
+{
+	bool written = bset_written(b, t);
+
+	if (!bset_u64s(t->data))
+		return bset_start(t->data);
+
+	/*
+	 * Node windows only separate keys within the set; a search outside
+	 * its range could alias, so settle those here.
+	 */
+	if (written && t->size) {
+		if (bkey_cmp(search, bset_tree_end(t)) >= 0)
+			return bset_bkey_last(t->data);
+		if (bkey_cmp(search, bset_start(t->data)) < 0)
+			return bset_start(t->data);
+	}
+	return bset_search_keys(b, t, search, written);
 }
 
 /* The node iterator */
@@ -1068,8 +1090,8 @@ struct bkey *bch_btree_iter_next(struct btree_iter *iter)
 	return iter_take(iter, &iter_key_order, NULL);
 }
 
-struct bkey *bch_btree_iter_next_filter(struct btree_iter *iter,
-					struct btree_keys *b, ptr_filter_fn fn)
+struct bkey *__bch_btree_iter_next_filter(struct btree_iter *iter,
+					  struct btree_keys *b, ptr_filter_fn fn)
 {
 	struct bkey *k;
 

@@ -342,7 +342,12 @@ struct btree_iter {
 	struct btree_iter_set	sets[];
 };
 
-/* Iterator over the sets of one node, small enough for the stack. */
+/*
+ * Iterator over the sets of one node, small enough for the stack. Its
+ * init sets everything that is read later, so the lookup and insert paths
+ * declare theirs __uninitialized: with CONFIG_INIT_STACK_ALL_ZERO the
+ * compiler would clear its 88 bytes first, at every node a request visits.
+ */
 struct btree_iter_stack {
 	struct btree_iter	iter;
 	struct btree_iter_set	stack_data[MAX_BSETS];
@@ -377,9 +382,24 @@ struct bkey *bch_btree_iter_next(struct btree_iter *iter);
  */
 void bch_btree_iter_sort_sift(struct btree_iter *iter, unsigned int idx,
 			      const struct btree_keys_ops *ops);
-struct bkey *bch_btree_iter_next_filter(struct btree_iter *iter,
-					struct btree_keys *b,
-					ptr_filter_fn fn);
+struct bkey *__bch_btree_iter_next_filter(struct btree_iter *iter,
+					  struct btree_keys *b,
+					  ptr_filter_fn fn);
+
+/*
+ * The next key @fn does not filter out, or NULL. An iterator that is
+ * already empty is answered here: a lookup past a leaf's last key meets
+ * one at every request.
+ */
+static inline struct bkey *bch_btree_iter_next_filter(struct btree_iter *iter,
+						      struct btree_keys *b,
+						      ptr_filter_fn fn)
+{
+	if (bch_btree_iter_end(iter))
+		return NULL;
+	return __bch_btree_iter_next_filter(iter, b, fn);
+}
+
 /*
  * Positions @iter at the first key after @search (at the start if NULL)
  * in every set of @b; returns that position in the newest set.

@@ -2080,7 +2080,7 @@ static int map_nodes_in(struct btree *b, struct btree_op *op, void *arg)
 	int ret = MAP_CONTINUE;
 
 	if (b->level) {
-		struct btree_iter_stack iter;
+		struct btree_iter_stack iter __uninitialized;
 		struct bkey *k;
 
 		bch_btree_iter_stack_init(&b->keys, &iter, a->from);
@@ -2128,7 +2128,7 @@ struct map_keys_args {
 static int map_keys_in(struct btree *b, struct btree_op *op, void *arg)
 {
 	struct map_keys_args *a = arg;
-	struct btree_iter_stack iter;
+	struct btree_iter_stack iter __uninitialized;
 	int ret = MAP_CONTINUE;
 	struct bkey *k;
 

@@ -157,9 +157,13 @@ struct btree_op {
 
 static inline void bch_btree_op_init(struct btree_op *op, int write_lock_level)
 {
-	memset(op, 0, sizeof(*op));
+	/*
+	 * Field by field: a memset of the wait entry, which init_wait()
+	 * sets anew, would cost more than the rest of this.
+	 */
 	init_wait(&op->wait);
 	op->lock = write_lock_level;
+	op->insert_collision = 0;
 }
 
 /*
