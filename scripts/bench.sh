@@ -2,6 +2,8 @@
 # Benchmarks (never part of the tests): the perf kernel (no debug options),
 # fio in the guest, ours against the kernel's own bcache in the same boot.
 # usage: scripts/bench.sh [-i] [JOB]   (default: bench-bdev)
+# BENCH_ROUNDS=N: rounds under -i (1); BENCH_APPEND: more of the job's
+# settings for the kernel command line under -i (bench_seq_ramp=1).
 #
 # Wall-clock time under QEMU TCG is as noisy as the host is busy. -i runs
 # QEMU with -icount shift=0,sleep=off instead: the guest clock advances one
@@ -22,7 +24,7 @@ if [ "${1:-}" = -i ]; then
 	raw_suffix=-icount
 	# Deterministic, so one round will do; and guest seconds take long.
 	# bench-cache: a smaller hit test, and no filling of the whole set.
-	export VM_APPEND="bench_rounds=${BENCH_ROUNDS:-1} bench_runtime=5 bench_hit_mb=64 bench_full=0 bench_null=1"
+	export VM_APPEND="bench_rounds=${BENCH_ROUNDS:-1} bench_runtime=5 bench_hit_mb=64 bench_full=0 bench_null=1 ${BENCH_APPEND:-}"
 	shift
 fi
 job=${1:-bench-bdev}

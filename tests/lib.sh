@@ -347,12 +347,13 @@ disk_ios() {
 	done
 }
 
-# bench_warm MB PASSES FEW: read the first MB MiB of bcache0 until a pass
+# bench_warm WHO MB PASSES FEW: read the first MB MiB of bcache0 until a pass
 # misses (reads the backing disk) fewer than FEW times, at most PASSES passes. A miss
 # is cached only if a free bucket is at hand (neither driver waits for
 # one), so one read at a time gives the allocator time to keep up.
 bench_warm() {
-	local pass before missed
+	local who=$1 pass before missed
+	shift
 	for pass in $(seq "$2"); do
 		before=$(disk_ios)
 		fio --name=warm --filename=/dev/bcache0 --rw=read --bs=1M \

@@ -36,7 +36,7 @@ for who in $(echo "${PROFILE_ORDER:-ours-ref}" | tr - " "); do
 	fio --name=fill --filename=/dev/bcache0 --rw=write --bs=1M --size=${MB}M \
 		--direct=1 --ioengine=libaio --iodepth=4 > /dev/null 2>&1
 	# Until (nearly) all of it is cached: the hit phase should only hit.
-	bench_warm "$MB" 30 2
+	bench_warm "$who" "$MB" 30 2
 	# 4 MiB, the default (the file takes a plain number).
 	echo 4194304 > /sys/block/bcache0/bcache/sequential_cutoff
 	fio_phase randread-hit randread 4k ${MB}M
