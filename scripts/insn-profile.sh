@@ -21,12 +21,15 @@ rm -rf "$work"
 mkdir -p "$work"
 export VM_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off -plugin $plugin,out=$work/counts,trigger=$work/trigger"
 export VM_APPEND="PROFILE_IOS=$ios PROFILE_MB=$mb bench_null=1 ${INSN_APPEND:-}"
+# vm.sh writes the console to its own folder while the VM runs: the
+# first one that was not there before (another VM may be running).
+before=$(ls -d "${TMPDIR:-/tmp}"/bcache-vm.*/ 2>/dev/null || true)
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$work/console" -t 3600 \
 	jobs/profile-cache > /dev/null &
 vm=$!
-# vm.sh writes the console to its own folder while the VM runs.
-until boot=$(ls -td "${TMPDIR:-/tmp}"/bcache-vm.*/ 2>/dev/null | head -n 1) &&
-	[ -f "${boot}boot1.log" ]; do
+until boot=$(ls -td "${TMPDIR:-/tmp}"/bcache-vm.*/ 2>/dev/null |
+		grep -vxF "$before" | head -n 1) &&
+	[ -n "$boot" ] && [ -f "${boot}boot1.log" ]; do
 	sleep 0.2
 done
 python3 "$REPO/scripts/insn_report.py" watch "${boot}boot1.log" \
