@@ -13,13 +13,13 @@ bcache-y		:= closure.o util.o bset.o extents.o sb.o \
 			   request.o movinggc.o io.o stats.o debug.o \
 			   uuid.o super.o sysfs.o
 
-bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/ondisk_test.o \
-			   tests/closure_test.o tests/bset_test.o \
-			   tests/extents_test.o tests/sysfs_test.o \
-			   tests/vectors_test.o tests/alloc_test.o \
-			   tests/gc_test.o tests/journal_test.o \
-			   tests/btree_test.o tests/super_test.o \
-			   tests/stats_test.o
+bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/kunit/ondisk_test.o \
+			   tests/kunit/closure_test.o tests/kunit/bset_test.o \
+			   tests/kunit/extents_test.o tests/kunit/sysfs_test.o \
+			   tests/kunit/vectors_test.o tests/kunit/alloc_test.o \
+			   tests/kunit/gc_test.o tests/kunit/journal_test.o \
+			   tests/kunit/btree_test.o tests/kunit/super_test.o \
+			   tests/kunit/stats_test.o
 
 # Out of tree the kernel's autoconf.h does not know our own symbols: the
 # caller names them on the command line and we hand them to the compiler.

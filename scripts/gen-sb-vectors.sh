@@ -1,5 +1,5 @@
 #!/bin/bash
-# Regenerate tests/sb_vectors.h: superblocks written by Debian's make-bcache,
+# Regenerate tests/kunit/sb_vectors.h: superblocks written by Debian's make-bcache,
 # kept as bytes so the KUnit suite checks our decoder against the real tool.
 # Only the first 256 bytes of each are kept; the rest of the 4 KiB block is
 # zero for these devices. Run by hand; the output is committed.
@@ -26,4 +26,4 @@ make-bcache -C "$tmp/c0" --bucket 512k --cache_replacement_policy=fifo >/dev/nul
 	emit sb_vec_bdev_v1 "$tmp/b1" "make-bcache -B --writeback: version 1, data offset 16, writeback"
 	emit sb_vec_bdev_v4 "$tmp/b4" "make-bcache -B -o 2048: version 4, data offset 2048"
 	emit sb_vec_cdev_v0 "$tmp/c0" "make-bcache -C --bucket 512k --cache_replacement_policy=fifo: version 0, 64 MiB"
-} > "$REPO/tests/sb_vectors.h"
+} > "$REPO/tests/kunit/sb_vectors.h"

@@ -1,5 +1,5 @@
 # Capture a btree node written by the kernel's own bcache.ko, for the test
-# vectors in tests/btree_vectors.h (not part of the test suite).
+# vectors in tests/kunit/btree_vectors.h (not part of the test suite).
 #
 #   bash scripts/vm.sh -k OUR_KO -K /tmp/cap-disks -l /tmp/cap.log \
 #	jobs/capture-btree

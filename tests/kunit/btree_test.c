@@ -18,9 +18,9 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "../bcache.h"
-#include "../btree.h"
-#include "../extents.h"
+#include "../../bcache.h"
+#include "../../btree.h"
+#include "../../extents.h"
 #include "btree_vectors.h"
 
 /* make-bcache's default block size on the captured set: one sector. */

@@ -15,8 +15,8 @@
 #include <linux/string.h>
 #include <linux/time64.h>
 
-#include "../sysfs.h"
-#include "../util.h"
+#include "../../sysfs.h"
+#include "../../util.h"
 
 /* Human-readable sizes: shown */
 

@@ -14,7 +14,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
-#include "../closure.h"
+#include "../../closure.h"
 
 static struct workqueue_struct *test_wq(struct kunit *test)
 {

@@ -8,7 +8,7 @@
  */
 #include <kunit/test.h>
 
-#include "../bcache.h"
+#include "../../bcache.h"
 
 struct stripe_case {
 	const char	*desc;

@@ -16,8 +16,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "../bcache_ondisk.h"
-#include "../sb.h"
+#include "../../bcache_ondisk.h"
+#include "../../sb.h"
 #include "sb_vectors.h"
 
 /* Layout: sizes and offsets */

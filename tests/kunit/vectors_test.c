@@ -18,8 +18,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "../bcache_ondisk.h"
-#include "../extents.h"
+#include "../../bcache_ondisk.h"
+#include "../../extents.h"
 #include "btree_vectors.h"
 
 /* Sectors of a backing device that come before its data (make-bcache -B). */

@@ -14,7 +14,7 @@
 #include <linux/bitmap.h>
 #include <linux/slab.h>
 
-#include "../journal.h"
+#include "../../journal.h"
 
 #define TEST_MAGIC	0x0123456789abcdefULL
 #define SEQ_BASE	100

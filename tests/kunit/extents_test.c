@@ -14,8 +14,8 @@
 #include <kunit/test.h>
 #include <linux/slab.h>
 
-#include "../bset.h"
-#include "../extents.h"
+#include "../../bset.h"
+#include "../../extents.h"
 
 #define TEST_MAGIC		0x1234abcd5678ef90ULL
 #define TEST_BLOCK_BYTES	512

@@ -12,7 +12,7 @@
 #include <kunit/test.h>
 #include <linux/sort.h>
 
-#include "../bcache.h"
+#include "../../bcache.h"
 
 /* A cache with @nbuckets zeroed buckets and a heap of @heap_size. */
 static struct cache *fake_cache(struct kunit *test, size_t nbuckets,

@@ -12,7 +12,7 @@
 #include <kunit/test.h>
 #include <linux/slab.h>
 
-#include "../stats.h"
+#include "../../stats.h"
 
 static struct bch_accounting *new_accounting(struct kunit *test)
 {

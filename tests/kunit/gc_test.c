@@ -14,8 +14,8 @@
 #include <kunit/test.h>
 #include <linux/slab.h>
 
-#include "../bcache.h"
-#include "../btree.h"
+#include "../../bcache.h"
+#include "../../btree.h"
 
 /* ---- one pointer, one bucket ---- */
 
