@@ -8,10 +8,11 @@ ifneq ($(KERNELRELEASE),)
 
 obj-$(CONFIG_BCACHE)	+= bcache.o
 
-bcache-y		:= closure.o util.o bset.o extents.o sb.o \
-			   alloc.o btree.o gc.o keybuf.o journal.o \
-			   request.o movinggc.o io.o stats.o debug.o \
-			   uuid.o super.o sysfs.o
+# Bottom-up, as Documentation/design.rst draws the layers.
+bcache-y		:= closure.o util.o sb.o bset.o extents.o stats.o \
+			   set.o io.o journal.o alloc.o btree_node.o btree.o gc.o keybuf.o \
+			   recovery.o uuid.o request.o movinggc.o debug.o \
+			   super.o sysfs.o
 
 bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/kunit/ondisk_test.o \
 			   tests/kunit/closure_test.o tests/kunit/bset_test.o \

@@ -35,6 +35,10 @@
 
 #include "bcache.h"
 #include "btree.h"
+#include "set.h"
+#include "gc.h"
+#include "util.h"
+#include "alloc.h"
 
 #include <linux/blkdev.h>
 #include <linux/hash.h>
@@ -1292,4 +1296,17 @@ fail:
 	pr_err("%pg: cannot allocate the bucket allocator: %d\n", ca->bdev, ret);
 	bch_cache_alloc_exit(ca);
 	return ret;
+}
+
+void bch_update_bucket_in_use(struct cache_set *c, struct gc_stat *stats)
+{
+	size_t busy;
+
+	if (!c->nbuckets) {
+		stats->in_use = 0;
+		return;
+	}
+
+	busy = c->nbuckets - min(c->avail_nbuckets, c->nbuckets);
+	stats->in_use = busy * 100 / c->nbuckets;
 }

@@ -53,6 +53,7 @@
 #include "closure.h"
 #include "extents.h"
 #include "journal.h"
+#include "set.h"
 #include "stats.h"
 #include "util.h"
 
@@ -710,17 +711,6 @@ static inline bool ptr_available(const struct cache_set *c,
 }
 
 /*
- * A cache set found something on disk or in memory that cannot be: log
- * it and stop the set (upstream's cache_bug()). Never a BUG_ON.
- */
-__printf(2, 3)
-void bch_cache_set_error(struct cache_set *c, const char *fmt, ...);
-#define cache_bug(c, ...)	bch_cache_set_error(c, __VA_ARGS__)
-#define cache_bug_on(cond, c, ...)					\
-	({ bool __bad = (cond); if (__bad) cache_bug(c, __VA_ARGS__); __bad; })
-#define cache_set_err_on(cond, c, ...)	cache_bug_on(cond, c, __VA_ARGS__)
-
-/*
  * Submit @bio on behalf of @cl (which its end_io must put). Once the set
  * is shutting down for errors no new I/O reaches the cache device: the bio
  * fails at once instead.
@@ -753,131 +743,6 @@ static inline void bch_wait_for_kthread_stop(void)
 	__set_current_state(TASK_RUNNING);
 }
 
-/* ---- alloc.c ---- */
-/* Set-up and the allocator thread of a cache device. */
-int bch_cache_alloc_init(struct cache *ca);	/* free lists, heap, buckets */
-void bch_cache_alloc_exit(struct cache *ca);
-int bch_cache_allocator_start(struct cache *ca);
-int bch_open_buckets_alloc(struct cache_set *c);
-void bch_open_buckets_free(struct cache_set *c);
-
-/* Taking buckets: for metadata (whole buckets) and for data (sectors). */
-long bch_bucket_alloc(struct cache *ca, unsigned int reserve, bool wait);
-int bch_bucket_alloc_set(struct cache_set *c, unsigned int reserve,
-			 struct bkey *k, bool wait);
-int __bch_bucket_alloc_set(struct cache_set *c, unsigned int reserve,
-			   struct bkey *k, bool wait);	/* bucket_lock held */
-bool bch_alloc_sectors(struct cache_set *c, struct bkey *k,
-		       unsigned int sectors, unsigned int write_point,
-		       unsigned int write_prio, bool wait);
-
-/* Giving them back, and dropping the pins readers hold. */
-void bch_bucket_free(struct cache_set *c, struct bkey *k);
-void __bch_bucket_free(struct cache *ca, struct bucket *b);
-void bch_bucket_pin_put(struct cache_set *c, struct bkey *k);	/* upstream bkey_put */
-
-/* Generations and priorities. */
-u8 bch_inc_gen(struct cache *ca, struct bucket *b);
-bool bch_can_invalidate_bucket(struct cache *ca, struct bucket *b);
-void __bch_invalidate_one_bucket(struct cache *ca, struct bucket *b);
-void bch_rescale_priorities(struct cache_set *c, int sectors);
-
-/* Prios and gens on disk (prio_set chain): read at start, written by the allocator. */
-int bch_prio_read(struct cache *ca, u64 bucket, const char **err);
-int bch_prio_write(struct cache *ca, bool wait);
-#if IS_ENABLED(CONFIG_KUNIT)
-/* Pure pieces of alloc.c, exposed to tests/alloc_test.c. */
-int bch_reserve_source(unsigned int reserve, unsigned int nth);
-u64 bch_bucket_lru_key(const struct bucket *b, u16 min_prio);
-int bch_alloc_lru_candidates(struct cache *ca);
-void bch_prio_set_seal(struct prio_set *p, size_t bytes, u64 magic);
-const char *bch_prio_set_check(const struct prio_set *p, size_t bytes,
-			       u64 magic);
-struct open_bucket *bch_pick_data_bucket(struct cache_set *c,
-					 const struct bkey *search,
-					 unsigned int write_point,
-					 struct bkey *fresh);
-void bch_carve_open_bucket(struct cache_set *c, struct open_bucket *ob,
-			   struct bkey *k, unsigned int sectors,
-			   unsigned int write_point);
-#endif
-
-/* ---- io.c ---- */
-void bch_bbio_free(struct bio *bio, struct cache_set *c);
-struct bio *bch_bbio_alloc(struct cache_set *c);
-void bch_submit_bbio(struct bio *bio, struct cache_set *c,
-		     struct bkey *k, unsigned int ptr);
-void __bch_submit_bbio(struct bio *bio, struct cache_set *c);
-void bch_bbio_count_io_errors(struct cache_set *c, struct bio *bio,
-			      blk_status_t error, const char *m);
-void bch_bbio_endio(struct cache_set *c, struct bio *bio,
-		    blk_status_t error, const char *m);
-void bch_count_io_errors(struct cache *ca, blk_status_t error,
-			 int is_read, const char *m);
-
-/*
- * A bio to a cache device carries the key it was submitted for, so its
- * completion can account errors and latency against the right bucket.
- */
-struct bbio {
-	unsigned int		submit_time_us;
-	/* The key, with just the pointer this bio went to. */
-	BKEY_PADDED(key);
-
-	struct bio		bio;	/* last: bios have inline vecs after */
-};
-
-/* super.c */
-extern struct mutex bch_register_lock;
-extern struct workqueue_struct *bcache_wq;
-extern unsigned int bch_cutoff_writeback;
-extern unsigned int bch_cutoff_writeback_sync;
-
-bool bcache_rebooting(void);
-
-/* Backing devices (super.c) */
-int bch_cached_dev_run(struct cached_dev *dc);
-void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
-void bch_cached_dev_uevent(struct cached_dev *dc);
-void bch_cached_dev_release(struct kobject *kobj);
-#if IS_ENABLED(CONFIG_KUNIT)
-int bch_stripe_geometry(u64 sectors, unsigned int io_opt,
-			unsigned int *stripe_size, unsigned int *nr_stripes);
-#endif
-
-/* Cache sets (super.c) */
-extern struct list_head bch_cache_sets;		/* under bch_register_lock */
-void bch_cache_set_unregister(struct cache_set *c);
-void bch_cache_set_stop(struct cache_set *c);
-void bch_write_super(struct cache_set *c);
-
-/* The uuid table (uuid.c) */
-struct jset;
-/* Rewrites the whole uuid table to a new bucket; 0 or -errno. */
-int bch_uuid_write(struct cache_set *c);
-/* Reads the table jset @j points at; NULL or why it cannot be used. */
-const char *bch_uuid_table_read(struct cache_set *c, struct jset *j);
-/* Writes the table to a new bucket; @old gets the key of its last home. */
-int bch_uuid_table_relocate(struct cache_set *c, struct bkey *old);
-struct uuid_entry *bch_uuid_lookup(struct cache_set *c, const u8 *uuid);
-struct uuid_entry *bch_uuid_free_entry(struct cache_set *c);
-bool bch_uuid_entry_unused(const struct uuid_entry *u);
-bool bch_uuid_entry_live(const struct uuid_entry *u);
-/* Marks @u as a device that left the set: never reused. */
-void bch_uuid_entry_invalidate(struct uuid_entry *u);
-__le32 bch_uuid_timestamp(void);
-/*
- * Attach and detach: the caller holds dc->state_lock and
- * bch_register_lock (as upstream, the attach does its uuid and superblock
- * writes under it). Attach answers -ENOENT for a set of another uuid (or
- * one not running yet), so callers may offer a device to every set in
- * turn. Detach refuses a device with dirty data with -EBUSY.
- */
-int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
-			  const u8 *set_uuid);
-int bch_cached_dev_detach(struct cached_dev *dc);
-bool bch_cached_dev_error(struct cached_dev *dc);
-
 /*
  * The attachment reference (dc->count): whoever sends a bio through the
  * cache takes one; detaching drops the attachment's own, and the last
@@ -899,17 +764,5 @@ static inline void cached_dev_put(struct cached_dev *dc)
 	if (refcount_dec_and_test(&dc->count))
 		queue_work(bcache_wq, &dc->detach);
 }
-
-/* sysfs.c; the release functions of its cache set ktypes are super.c's */
-void bch_cache_set_release(struct kobject *kobj);
-void bch_cache_set_internal_release(struct kobject *kobj);
-void bch_cache_release(struct kobject *kobj);
-extern const struct kobj_type bch_cached_dev_ktype;
-extern const struct kobj_type bch_cache_set_ktype;
-extern const struct kobj_type bch_cache_set_internal_ktype;
-extern const struct kobj_type bch_cache_ktype;
-
-/* io.c */
-void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio);
 
 #endif /* _BCACHE_H */

@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) "bcache: %s() " fmt, __func__
 
 #include "bset.h"
+#include "util.h"
 
 #include <linux/bitops.h>
 #include <linux/console.h>

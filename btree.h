@@ -289,12 +289,36 @@ int __bch_btree_map_nodes(struct btree_op *op, struct cache_set *c,
 			  struct bkey *from, btree_map_nodes_fn *fn, int flags);
 
 /*
- * Registration of an existing set: read the whole tree once, checking
- * every node and marking every bucket it references (in parallel threads,
- * one per top-level subtree, as 6.12 does).
+ * btree_node.c, for btree.c: node I/O and the node cache as the tree code
+ * uses them. No other file calls these.
  */
-int bch_btree_check(struct cache_set *c);
-void bch_initial_mark_key(struct cache_set *c, int level, struct bkey *k);
+static inline unsigned int node_block_bytes(const struct btree *b)
+{
+	return block_bytes(b->c->cache);
+}
+
+/* Where the next set of @b goes: right after what is on disk. */
+static inline struct bset *next_write_pos(struct btree *b)
+{
+	return (void *)btree_bset_first(b) + b->written * node_block_bytes(b);
+}
+
+/* Sort the written set and open the next one, unless the node is full. */
+void bch_btree_node_open_next_set(struct btree *b);
+/* Keys journaled under @journal_ref went into leaf @b: schedule its write. */
+void bch_btree_leaf_mark_dirty(struct btree *b, atomic_t *journal_ref);
+/* What @w held up is now on disk (or never will be): let it go. */
+void bch_btree_write_retire(struct btree *b, struct btree_write *w);
+/* Take b->write_lock once journal reclaim no longer holds @b. */
+void bch_btree_node_lock_unflushed(struct btree *b);
+/* Forget which bucket @b caches. */
+void bch_btree_node_unhash(struct btree *b);
+/* A write-locked empty node cached for @k; NULL if raced, or ERR_PTR. */
+struct btree *bch_btree_node_cache_get(struct cache_set *c,
+				       struct btree_op *op,
+				       struct bkey *k, int level);
+/* One cannibalizer at a time; 0, or -EINTR after queueing op->wait. */
+int bch_cannibalize_lock(struct cache_set *c, struct btree_op *op);
 
 /*
  * btree.c internals that gc.c needs to rewrite and coalesce nodes; no
@@ -329,66 +353,5 @@ int bch_btree_recurse(struct btree *parent, struct btree_op *op,
 		      struct bkey *k, btree_recurse_fn *fn, void *arg);
 int bch_btree_root_recurse(struct cache_set *c, struct btree_op *op,
 			   btree_recurse_fn *fn, void *arg);
-
-/* ---- gc.c ---- */
-int bch_gc_thread_start(struct cache_set *c);
-void bch_gc_thread_stop(struct cache_set *c);
-void bch_initial_gc_finish(struct cache_set *c);
-void bch_update_bucket_in_use(struct cache_set *c, struct gc_stat *stats);
-u8 __bch_btree_mark_key(struct cache_set *c, int level, struct bkey *k);
-#if IS_ENABLED(CONFIG_KUNIT)
-/* gc's marking rule for one pointer, on a bare bucket (tests/gc_test.c). */
-u8 bch_gc_mark_bucket(struct bucket *g, u8 ptr_gen, int level, bool dirty,
-		      unsigned int sectors, bool *conflict);
-/* Whether the walk pauses for foreground I/O now. */
-bool bch_gc_should_pause(struct cache_set *c, struct gc_stat *gc);
-#endif
-
-static inline void set_gc_sectors(struct cache_set *c)
-{
-	atomic_set(&c->sectors_to_gc, c->cache->sb.bucket_size * c->nbuckets / 16);
-}
-
-static inline void wake_up_gc(struct cache_set *c)
-{
-	wake_up(&c->gc_wait);
-}
-
-/* Run gc now (sysfs trigger_gc, allocator out of buckets). */
-static inline void force_wake_up_gc(struct cache_set *c)
-{
-	/* gc runs when sectors_to_gc < 0; see gc.c */
-	atomic_set(&c->sectors_to_gc, -1);
-	wake_up_gc(c);
-}
-
-/* ---- keybuf.c ---- */
-/* Which keys a keybuf collects. */
-typedef bool (keybuf_pred_fn)(struct keybuf *buf, struct bkey *k);
-
-void bch_keybuf_init(struct keybuf *buf);
-/* Next key to work on; the _rescan form refills up to @end when empty. */
-struct keybuf_key *bch_keybuf_next_rescan(struct cache_set *c,
-					  struct keybuf *buf,
-					  struct bkey *end,
-					  keybuf_pred_fn *pred);
-struct keybuf_key *bch_keybuf_next(struct keybuf *buf);
-void bch_keybuf_del(struct keybuf *buf, struct keybuf_key *w);
-void bch_refill_keybuf(struct cache_set *c, struct keybuf *buf,
-		       struct bkey *end, keybuf_pred_fn *pred);
-/* Does a write of start..end overlap a key being worked on? */
-bool bch_keybuf_check_overlapping(struct keybuf *buf, struct bkey *start,
-				  struct bkey *end);
-#if IS_ENABLED(CONFIG_KUNIT)
-/* The pieces of a refill, for tests/gc_test.c. */
-int bch_keybuf_add(struct keybuf *buf, const struct bkey *k);
-void bch_keybuf_update_range(struct keybuf *buf);
-#endif
-
-/* ---- movinggc.c ---- */
-/* The bcache_gc workqueue and c->moving_gc_fn; undone by _exit. */
-int bch_moving_init_cache_set(struct cache_set *c);
-void bch_moving_exit_cache_set(struct cache_set *c);
-void bch_moving_gc(struct cache_set *c);
 
 #endif /* _BCACHE_BTREE_H */

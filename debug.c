@@ -17,6 +17,7 @@
 #include "bcache.h"
 #include "btree.h"
 #include "debug.h"
+#include "keybuf.h"
 
 #include <linux/debugfs.h>
 #include <linux/fs.h>

@@ -42,6 +42,10 @@
 
 #include "bcache.h"
 #include "btree.h"
+#include "set.h"
+#include "alloc.h"
+#include "util.h"
+#include "gc.h"
 
 /* Most siblings btree_gc_coalesce-style merging considers at once. */
 #define GC_MERGE_NODES		4U
@@ -412,19 +416,6 @@ int bch_btree_check(struct cache_set *c)
 	if (ret)
 		pr_err("btree check failed: %i\n", ret);
 	return ret;
-}
-
-void bch_update_bucket_in_use(struct cache_set *c, struct gc_stat *stats)
-{
-	size_t busy;
-
-	if (!c->nbuckets) {
-		stats->in_use = 0;
-		return;
-	}
-
-	busy = c->nbuckets - min(c->avail_nbuckets, c->nbuckets);
-	stats->in_use = busy * 100 / c->nbuckets;
 }
 
 /*

@@ -34,27 +34,43 @@
 #include "bcache.h"
 #include "btree.h"
 #include "journal.h"
+#include "set.h"
+#include "gc.h"
+#include "util.h"
 
 #define JSET_MAX_SECTORS	(JSET_MAX_BYTES >> SECTOR_SHIFT)
 
-static inline u64 jset_seq(const struct jset *j)
+/*
+ * Journal writes run on their own reclaim-safe queue, so a journal write
+ * never waits behind the work it is meant to unblock; the delayed flush
+ * of an open jset needs no such guarantee.
+ */
+static struct workqueue_struct *bch_journal_wq;
+static struct workqueue_struct *bch_flush_wq;
+
+int bch_journal_module_init(void)
 {
-	return le64_to_cpu(j->seq);
+	bch_journal_wq = alloc_workqueue("bch_journal", WQ_MEM_RECLAIM, 0);
+	bch_flush_wq = alloc_workqueue("bch_flush", 0, 0);
+	if (bch_journal_wq && bch_flush_wq)
+		return 0;
+	bch_journal_module_exit();
+	return -ENOMEM;
 }
 
-static inline u64 jset_last_seq(const struct jset *j)
+void bch_journal_module_exit(void)
 {
-	return le64_to_cpu(j->last_seq);
+	if (bch_flush_wq)
+		destroy_workqueue(bch_flush_wq);
+	if (bch_journal_wq)
+		destroy_workqueue(bch_journal_wq);
+	bch_flush_wq = NULL;
+	bch_journal_wq = NULL;
 }
 
 static inline bool journal_is_full(struct journal *j)
 {
 	return !j->blocks_free || bch_ring_room(&j->pin) <= 1;
-}
-
-static inline struct journal_replay *replay_newest(struct list_head *list)
-{
-	return list_last_entry(list, struct journal_replay, list);
 }
 
 /* ---------------------------------------------------------------------
@@ -227,7 +243,7 @@ void bch_journal_entries_free(struct list_head *list)
  * The keys of a replayed jset, with a bound check: a key whose header
  * claims more pointers than the jset has words left ends the walk.
  */
-static struct bkey *jset_next_key(const struct jset *j, struct bkey *k)
+struct bkey *bch_jset_next_key(const struct jset *j, struct bkey *k)
 {
 	struct bkey *end = jset_bkey_last(j);
 
@@ -605,7 +621,7 @@ int bch_journal_read(struct cache_set *c, struct list_head *list)
 }
 
 /* ---------------------------------------------------------------------
- * Marking and replay
+ * Pins of the jsets read back
  */
 
 /* A pin for the seq just before the oldest one in the ring, or NULL. */
@@ -620,74 +636,30 @@ static atomic_t *journal_pin_prepend(struct journal *j, int refs)
 	return &bch_ring_front(&j->pin);
 }
 
-/* Every valid pointer of @k counts as in use until replay inserted it. */
-static void journal_mark_key(struct cache_set *c, struct bkey *k)
+/*
+ * Rebuild the pin ring for the jsets read back: each replayed jset gets a
+ * pin (holes an empty one, to keep the seq arithmetic), which replay drops
+ * once its keys are in the btree. Newest first, so that if the ring ever
+ * filled up it is the oldest entries that go without a pin.
+ */
+void bch_journal_pin_entries(struct journal *j, struct list_head *list)
 {
-	unsigned int p;
-
-	if (__bch_extent_invalid(&c->checker, k))
-		return;
-
-	for (p = 0; p < KEY_PTRS(k); p++)
-		if (ptr_available(c, k, p))
-			atomic_inc(&PTR_BUCKET(c, k, p)->pin);
-
-	bch_initial_mark_key(c, 0, k);
-}
-
-void bch_journal_mark(struct cache_set *c, struct list_head *list)
-{
-	struct journal *j = &c->journal;
 	struct journal_replay *r;
 	u64 next = j->seq;	/* seq whose pin goes in front next */
-	struct bkey *k;
 
-	/*
-	 * Newest first, so that if the ring ever filled up it is the
-	 * oldest entries that go without a pin, not the newest.
-	 */
 	list_for_each_entry_reverse(r, list, list) {
 		u64 seq = jset_seq(&r->j);
 
 		r->pin = NULL;
-		if (seq <= next) {
-			/* Holes get an empty pin to keep the seq arithmetic. */
-			for (; next > seq; next--)
-				journal_pin_prepend(j, 0);
-			r->pin = journal_pin_prepend(j, 1);
-			next = seq - 1;
-		} else {
+		if (seq > next) {
 			pr_err("journal entry %llu out of order\n", seq);
+			continue;
 		}
-
-		for (k = jset_next_key(&r->j, NULL); k;
-		     k = jset_next_key(&r->j, k))
-			journal_mark_key(c, k);
+		for (; next > seq; next--)
+			journal_pin_prepend(j, 0);
+		r->pin = journal_pin_prepend(j, 1);
+		next = seq - 1;
 	}
-}
-
-/* Insert the keys of one jset, then let its pin go. */
-static int journal_replay_one(struct cache_set *c, struct journal_replay *r,
-			      unsigned int *nkeys)
-{
-	struct keylist single;
-	struct bkey *k;
-	int ret;
-
-	for (k = jset_next_key(&r->j, NULL); k; k = jset_next_key(&r->j, k)) {
-		bch_keylist_init_single(&single, k);
-
-		ret = bch_btree_insert(c, &single, r->pin, NULL);
-		if (ret)
-			return ret;
-
-		(*nkeys)++;
-		cond_resched();
-	}
-
-	if (r->pin)
-		atomic_dec(r->pin);
-	return 0;
 }
 
 /*
@@ -706,35 +678,6 @@ bool bch_journal_complete(struct list_head *list)
 	       from, to, jset_last_seq(&replay_newest(list)->j),
 	       jset_seq(&replay_newest(list)->j));
 	return false;
-}
-
-/* @list passed bch_journal_complete() when registration read it. */
-int bch_journal_replay(struct cache_set *c, struct list_head *list)
-{
-	unsigned int nkeys = 0, nentries = 0;
-	struct journal_replay *r;
-	int ret = 0;
-	u64 last;
-
-	if (list_empty(list))
-		return 0;
-
-	last = jset_seq(&replay_newest(list)->j);
-	list_for_each_entry(r, list, list) {
-		ret = journal_replay_one(c, r, &nkeys);
-		if (ret) {
-			pr_err("journal replay of entry %llu failed: %i\n",
-			       jset_seq(&r->j), ret);
-			goto out;
-		}
-		nentries++;
-	}
-
-	pr_info("journal replay done, %i keys in %i entries, seq %llu\n",
-		nkeys, nentries, last);
-out:
-	bch_journal_entries_free(list);
-	return ret;
 }
 
 /* ---------------------------------------------------------------------
@@ -768,71 +711,13 @@ static void journal_flush_release(struct journal *j)
 	spin_unlock(&j->flush_write_lock);
 }
 
-/* Mark @b for flushing if it is dirty with keys pinning @oldest. */
-static bool journal_flush_select(struct btree *b, atomic_t *oldest)
-{
-	bool selected;
-
-	if (btree_node_journal_flush(b)) {
-		pr_err("btree node %p already selected for journal flush\n", b);
-		return false;
-	}
-
-	mutex_lock(&b->write_lock);
-	selected = btree_node_dirty(b) &&
-		   btree_current_write(b)->journal == oldest;
-	if (selected)
-		set_btree_node_journal_flush(b);
-	mutex_unlock(&b->write_lock);
-	return selected;
-}
-
-/*
- * Collect up to BTREE_FLUSH_NR cached nodes holding @oldest, least
- * recently used first. Reclaim may free @oldest meanwhile (the front of
- * the ring moves): then the nodes picked so far are clean and nothing more
- * is needed. bucket_lock keeps the cache list still but is held briefly.
- */
-static unsigned int journal_flush_pick(struct cache_set *c, atomic_t *oldest,
-				       struct btree **picked)
-{
-	struct journal *j = &c->journal;
-	unsigned int n = 0;
-	struct btree *b;
-
-	mutex_lock(&c->bucket_lock);
-	list_for_each_entry_reverse(b, &c->btree_cache, list) {
-		if (&bch_ring_front(&j->pin) != oldest ||
-		    n >= atomic_read(oldest))
-			break;
-		if (journal_flush_select(b, oldest))
-			picked[n++] = b;
-		if (n == BTREE_FLUSH_NR)
-			break;
-	}
-	mutex_unlock(&c->bucket_lock);
-	return n;
-}
-
-/* Write a picked node, unless someone else wrote it meanwhile. */
-static void journal_flush_node(struct btree *b)
-{
-	mutex_lock(&b->write_lock);
-	if (btree_node_dirty(b) && btree_current_write(b)->journal)
-		__bch_btree_node_write(b, NULL);
-	clear_bit(BTREE_NODE_journal_flush, &b->flags);
-	mutex_unlock(&b->write_lock);
-}
-
 /*
  * Write out the btree nodes that pin the oldest jset, so reclaim can drop
  * it and free the journal bucket it is in.
  */
 static void btree_flush_write(struct cache_set *c)
 {
-	struct btree *picked[BTREE_FLUSH_NR];
 	struct journal *j = &c->journal;
-	unsigned int n, i;
 	atomic_t *oldest;
 	int refs;
 
@@ -844,11 +729,9 @@ static void btree_flush_write(struct cache_set *c)
 	refs = atomic_read(oldest);
 	spin_unlock(&j->lock);
 
-	if (refs > 0) {
+	if (refs > 0 && j->flush_btree_fn) {
 		atomic_long_inc(&c->flush_write);
-		n = journal_flush_pick(c, oldest, picked);
-		for (i = 0; i < n; i++)
-			journal_flush_node(picked[i]);
+		j->flush_btree_fn(c, oldest);
 	}
 
 	journal_flush_release(j);

@@ -94,6 +94,12 @@ struct journal {
 
 	spinlock_t		flush_write_lock; /* btree_flushing */
 	bool			btree_flushing;
+	/*
+	 * Writes the btree nodes that pin @oldest (btree.c installs it with
+	 * the node cache): the journal knows pins, not nodes.
+	 */
+	void			(*flush_btree_fn)(struct cache_set *c,
+						  atomic_t *oldest);
 	bool			do_reserve;	/* keep a bucket for flushes */
 };
 
@@ -143,12 +149,10 @@ struct journal_device {
 /* Pin count per open jset; the ring holds this many. */
 #define JOURNAL_PIN		20000
 
-/* Dirty btree nodes one journal reclaim writes out at most. */
-#define BTREE_FLUSH_NR		8
 
-/* Created by super.c at module load, as upstream. */
-extern struct workqueue_struct *bch_journal_wq;
-extern struct workqueue_struct *bch_flush_wq;
+/* The journal's own workqueues, created at module load. */
+int bch_journal_module_init(void);
+void bch_journal_module_exit(void);
 
 static inline u64 journal_pin_seq(struct journal *j, atomic_t *pin)
 {
@@ -175,17 +179,36 @@ void bch_journal_next(struct journal *j);
 /* From now on keep a bucket free for the btree flushes reclaim needs. */
 void bch_journal_space_reserve(struct journal *j);
 
-/* Registration, in this order: read, complete, mark, next, replay. */
+/*
+ * Registration (recovery.c), in this order: read, complete, pin the
+ * entries, next; replay then drops each entry's pin.
+ */
 int bch_journal_read(struct cache_set *c, struct list_head *list);
 /* Every jset replay needs was found (else says which are missing). */
 bool bch_journal_complete(struct list_head *list);
-void bch_journal_mark(struct cache_set *c, struct list_head *list);
-int bch_journal_replay(struct cache_set *c, struct list_head *list);
+void bch_journal_pin_entries(struct journal *j, struct list_head *list);
+/* The keys of a jset read back: NULL first, NULL at the end. */
+struct bkey *bch_jset_next_key(const struct jset *j, struct bkey *k);
 /* Free the list bch_journal_read() built. */
 void bch_journal_entries_free(struct list_head *list);
 
 int bch_journal_alloc(struct cache_set *c);
 void bch_journal_free(struct cache_set *c);
+
+static inline u64 jset_seq(const struct jset *j)
+{
+	return le64_to_cpu(j->seq);
+}
+
+static inline u64 jset_last_seq(const struct jset *j)
+{
+	return le64_to_cpu(j->last_seq);
+}
+
+static inline struct journal_replay *replay_newest(struct list_head *list)
+{
+	return list_last_entry(list, struct journal_replay, list);
+}
 
 /* Bytes of a jset header followed by @u64s words of keys. */
 static inline size_t jset_bytes_for(size_t u64s)

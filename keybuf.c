@@ -30,6 +30,7 @@
 
 #include "bcache.h"
 #include "btree.h"
+#include "keybuf.h"
 
 static inline struct keybuf_key *to_keybuf_key(const struct rb_node *n)
 {

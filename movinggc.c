@@ -22,6 +22,10 @@
 #include "bcache.h"
 #include "btree.h"
 #include "request.h"
+#include "io.h"
+#include "keybuf.h"
+#include "util.h"
+#include "movinggc.h"
 
 #include <linux/sort.h>
 

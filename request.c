@@ -38,6 +38,11 @@
 #include "bcache.h"
 #include "btree.h"
 #include "request.h"
+#include "set.h"
+#include "alloc.h"
+#include "io.h"
+#include "gc.h"
+#include "util.h"
 
 #include <linux/blkdev.h>
 #include <linux/hash.h>

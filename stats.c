@@ -24,6 +24,7 @@
 #include "bcache.h"
 #include "stats.h"
 #include "sysfs.h"
+#include "util.h"
 
 #define STAT_SHIFT		16
 #define FOLD_INTERVAL		((HZ * 300) / 22)

@@ -32,7 +32,17 @@
 #include "btree.h"
 #include "debug.h"
 #include "request.h"
+#include "recovery.h"
 #include "sb.h"
+#include "set.h"
+#include "alloc.h"
+#include "io.h"
+#include "uuid.h"
+#include "gc.h"
+#include "movinggc.h"
+#include "sysfs.h"
+#include "util.h"
+#include "super.h"
 
 #include <linux/blkdev.h>
 #include <linux/cleanup.h>
@@ -48,9 +58,6 @@
 #include <kunit/visibility.h>
 
 DEFINE_MUTEX(bch_register_lock);	/* the list below; see bcache.h */
-struct workqueue_struct *bcache_wq;
-struct workqueue_struct *bch_journal_wq;	/* journal writes */
-struct workqueue_struct *bch_flush_wq;		/* delayed journal flushes */
 
 /* Writeback cutoffs, in percent of the cache; used by writeback, later. */
 unsigned int bch_cutoff_writeback;
@@ -1143,54 +1150,6 @@ static int register_bdev(struct registration *r, const char **err)
  * child of c->cl is left.
  */
 
-/**
- * bch_cache_set_error() - shut a set down after an error
- * @c:		the set
- * @fmt:	what went wrong
- *
- * No new I/O reaches the cache device from here on; attached devices are
- * detached (or stopped, see conditional_stop_device()). May be called
- * from any context.
- */
-void bch_cache_set_error(struct cache_set *c, const char *fmt, ...)
-{
-	bool fatal = c->on_error == ON_ERROR_PANIC;
-	struct va_format vaf;
-	va_list args;
-
-	/* A set on its way down has nothing more to report, unless told to die. */
-	if (!fatal && test_bit(CACHE_SET_STOPPING, &c->flags))
-		return;
-	if (test_and_set_bit(CACHE_SET_IO_DISABLE, &c->flags))
-		pr_info("CACHE_SET_IO_DISABLE already set\n");
-
-	va_start(args, fmt);
-	vaf = (struct va_format){ .fmt = fmt, .va = &args };
-	pr_err("error on %pU: %pV, disabling caching\n", c->set_uuid, &vaf);
-	va_end(args);
-
-	if (fatal)
-		panic("panic forced after error\n");
-	bch_cache_set_unregister(c);
-}
-
-/* Stops the set; attached devices stop with it. Any context. */
-void bch_cache_set_stop(struct cache_set *c)
-{
-	/* The first caller queues the teardown; later ones find it going. */
-	if (test_and_set_bit(CACHE_SET_STOPPING, &c->flags))
-		return;
-	closure_queue(&c->caching);
-}
-
-/* Stops the set and detaches its devices for good. Any context. */
-void bch_cache_set_unregister(struct cache_set *c)
-{
-	/* Read by cache_set_release_devices(), which the stop queues. */
-	set_bit(CACHE_SET_UNREGISTERING, &c->flags);
-	bch_cache_set_stop(c);
-}
-
 /*
  * A failed cache may hold the only copy of a device's data: such a device
  * is stopped rather than left running on stale blocks, and so is any
@@ -1448,9 +1407,6 @@ void bch_cache_set_internal_release(struct kobject *kobj)
 /* Btree nodes larger than this are cut down, to keep node writes small. */
 #define BTREE_MAX_PAGES		(256 * 1024 / PAGE_SIZE)
 
-/* Deeper than any tree a cache device can hold: a corrupt jset says so. */
-#define BTREE_MAX_DEPTH		12
-
 static unsigned int cache_set_btree_pages(const struct cache_sb *sb)
 {
 	unsigned int pages = meta_bucket_pages(sb);
@@ -1593,164 +1549,6 @@ static int cache_set_publish(struct cache_set *c, const char **err)
 	return 0;
 }
 
-/* Starting a set: from what is on the cache, or from scratch */
-
-static const char *check_jset_pointers(struct cache_set *c,
-				       const struct jset *j)
-{
-	u64 prio = le64_to_cpu(j->prio_bucket[0]);
-	struct cache *ca = c->cache;
-
-	if (prio < ca->sb.first_bucket || prio >= ca->sb.nbuckets)
-		return "bad prio bucket";
-	if (le16_to_cpu(j->btree_level) > BTREE_MAX_DEPTH)
-		return "bad btree root level";
-	return NULL;
-}
-
-static const char *open_btree_root(struct cache_set *c, struct jset *j)
-{
-	struct bkey *k = &j->btree_root;
-	struct btree *b;
-
-	if (__bch_btree_ptr_invalid(&c->checker, k))
-		return "bad btree root";
-
-	b = bch_btree_node_get(c, NULL, k, le16_to_cpu(j->btree_level),
-			       true, NULL);
-	if (IS_ERR_OR_NULL(b))
-		return "error reading btree root";
-
-	list_del_init(&b->list);
-	rw_unlock(true, b);
-	c->root = b;
-	return NULL;
-}
-
-/* The newest jset says where everything is; the journal has the rest. */
-static const char *cache_set_recover(struct cache_set *c,
-				     struct list_head *journal)
-{
-	BKEY_PADDED(key) old;
-	struct cache *ca = c->cache;
-	const char *err = NULL;
-	struct jset *j;
-
-	if (bch_journal_read(c, journal))
-		return "cannot allocate memory for journal";
-	if (list_empty(journal))
-		return "no journal entries found";
-	/* Before the allocator or a btree split could write a jset. */
-	if (!bch_journal_complete(journal))
-		return "bcache: replay journal failed";
-	j = &list_last_entry(journal, struct journal_replay, list)->j;
-
-	err = check_jset_pointers(c, j);
-	if (err)
-		return err;
-	if (bch_prio_read(ca, le64_to_cpu(j->prio_bucket[0]), &err))
-		return err ?: "IO error reading priorities";
-
-	err = open_btree_root(c, j);
-	if (!err)
-		err = bch_uuid_table_read(c, j);
-	if (err)
-		return err;
-
-	if (bch_btree_check(c))
-		return "error in recovery";
-	bch_journal_mark(c, journal);
-	bch_initial_gc_finish(c);
-
-	/* Not sooner: gc's finish would see gens past the journal's. */
-	bch_journal_next(&c->journal);
-
-	if (bch_cache_allocator_start(ca))
-		return "error starting allocator thread";
-
-	/*
-	 * The first point where buckets may be allocated. An old-format
-	 * table is rewritten before the next journal entry records it.
-	 */
-	if (le32_to_cpu(j->version) < BCACHE_JSET_VERSION_UUID &&
-	    bch_uuid_table_relocate(c, &old.key))
-		return "cannot write uuids";
-
-	if (bch_journal_replay(c, journal))
-		return "bcache: replay journal failed";
-	return NULL;
-}
-
-/* Journal buckets right after first_bucket, as make-bcache lays them out. */
-static const char *cache_set_lay_out_journal(struct cache *ca)
-{
-	unsigned int n = clamp_t(u64, ca->sb.nbuckets >> 7, 2,
-				 SB_JOURNAL_BUCKETS);
-	unsigned int i;
-
-	if ((u64)ca->sb.first_bucket + n > ca->sb.nbuckets)
-		return "not enough buckets for the journal";
-
-	ca->sb.keys = n;
-	for (i = 0; i < n; i++)
-		ca->sb.d[i] = ca->sb.first_bucket + i;
-	return NULL;
-}
-
-static const char *cache_set_make_root(struct cache_set *c, struct closure *cl)
-{
-	struct btree *b = __bch_btree_node_alloc(c, NULL, 0, true, NULL);
-
-	if (IS_ERR_OR_NULL(b))
-		return "cannot allocate new btree root";
-
-	mutex_lock(&b->write_lock);
-	bkey_copy_key(&b->key, &MAX_KEY);
-	bch_btree_node_write(b, cl);
-	mutex_unlock(&b->write_lock);
-
-	bch_btree_set_root(b);
-	rw_unlock(true, b);
-	return NULL;
-}
-
-/* A cache never synced holds nothing we can use: start it afresh. */
-static const char *cache_set_create(struct cache_set *c, struct closure *cl)
-{
-	BKEY_PADDED(key) old;
-	struct cache *ca = c->cache;
-	const char *err;
-	int ret;
-
-	pr_notice("invalidating existing data\n");
-	err = cache_set_lay_out_journal(ca);
-	if (err)
-		return err;
-
-	bch_initial_gc_finish(c);
-	if (bch_cache_allocator_start(ca))
-		return "error starting allocator thread";
-
-	mutex_lock(&c->bucket_lock);
-	ret = bch_prio_write(ca, true);
-	mutex_unlock(&c->bucket_lock);
-	if (ret)
-		return "cannot write priorities";
-
-	if (bch_uuid_table_relocate(c, &old.key))
-		return "cannot allocate new UUID bucket";
-
-	err = cache_set_make_root(c, cl);
-	if (err)
-		return err;
-
-	/* No journal entry is written before this: the set is complete now. */
-	SET_CACHE_SYNC(&ca->sb, true);
-	bch_journal_next(&c->journal);
-	bch_journal_meta(c, cl);
-	return NULL;
-}
-
 /* Flash-only volumes are not supported yet: their entries are left alone. */
 static void cache_set_skip_flash_volumes(struct cache_set *c)
 {
@@ -1814,9 +1612,9 @@ static int run_cache_set(struct cache_set *c)
 
 	recovering = CACHE_SYNC(&ca->sb);
 	if (recovering)
-		err = cache_set_recover(c, &journal);
+		err = bch_cache_set_recover(c, &journal);
 	else
-		err = cache_set_create(c, &cl);
+		err = bch_cache_set_create(c, &cl);
 	if (!err && bch_gc_thread_start(c))
 		err = "error starting gc thread";
 	/*
@@ -2387,15 +2185,6 @@ static void bcache_debugfs_init(void)
 		pr_warn("cannot create the closures debugfs file\n");
 }
 
-static void destroy_bcache_workqueues(void)
-{
-	if (bch_flush_wq)
-		destroy_workqueue(bch_flush_wq);
-	if (bch_journal_wq)
-		destroy_workqueue(bch_journal_wq);
-	destroy_workqueue(bcache_wq);
-}
-
 static int __init bcache_init(void)
 {
 	int ret;
@@ -2410,24 +2199,17 @@ static int __init bcache_init(void)
 	if (ret)
 		goto err_blkdev;
 
-	ret = -ENOMEM;
-	bcache_wq = alloc_workqueue("bcache", WQ_MEM_RECLAIM, 0);
-	if (!bcache_wq)
+	ret = bch_set_module_init();
+	if (ret)
 		goto err_request;
-	/*
-	 * Journal writes run on their own reclaim-safe queue so a journal
-	 * write never waits behind the work it is meant to unblock.
-	 */
-	bch_journal_wq = alloc_workqueue("bch_journal", WQ_MEM_RECLAIM, 0);
-	if (!bch_journal_wq)
-		goto err_wq;
-	bch_flush_wq = alloc_workqueue("bch_flush", 0, 0);
-	if (!bch_flush_wq)
+	ret = bch_journal_module_init();
+	if (ret)
 		goto err_wq;
 
+	ret = -ENOMEM;
 	bcache_kobj = kobject_create_and_add("bcache", fs_kobj);
 	if (!bcache_kobj)
-		goto err_wq;
+		goto err_journal;
 	ret = sysfs_create_files(bcache_kobj, bcache_files);
 	if (ret)
 		goto err_kobj;
@@ -2443,8 +2225,10 @@ err_debugfs:
 	bcache_debugfs_exit();
 err_kobj:
 	kobject_put(bcache_kobj);
+err_journal:
+	bch_journal_module_exit();
 err_wq:
-	destroy_bcache_workqueues();
+	bch_set_module_exit();
 err_request:
 	bch_request_module_exit();
 err_blkdev:
@@ -2461,8 +2245,9 @@ static void __exit bcache_exit(void)
 	unregister_reboot_notifier(&reboot_notifier);
 	kobject_put(bcache_kobj);
 	bcache_debugfs_exit();
+	bch_journal_module_exit();
 	/* Waits for the free function that dropped the last reference. */
-	destroy_bcache_workqueues();
+	bch_set_module_exit();
 	bch_request_module_exit();
 	unregister_blkdev(bcache_major, "bcache");
 	ida_destroy(&bcache_device_idx);

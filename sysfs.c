@@ -17,6 +17,11 @@
 #include "btree.h"
 #include "request.h"
 #include "sysfs.h"
+#include "set.h"
+#include "super.h"
+#include "uuid.h"
+#include "gc.h"
+#include "util.h"
 
 #include <linux/blkdev.h>
 #include <linux/ctype.h>
@@ -110,39 +115,6 @@ ssize_t bch_attr_store_choice(struct kobject *kobj, const struct bch_attr *a,
 		return i;
 	*(unsigned int *)attr_field(kobj, a) = i;
 	return size;
-}
-
-static const char human_units[] = "?kMGTPEZY";
-#define HUMAN_LEN	16	/* "-999.9k" and a NUL, with room to spare */
-
-/*
- * Divides by 1024 until at most three digits are left (at least once, so
- * bytes show as k), keeping one decimal of the last remainder: the format
- * of upstream's bch_hprint().
- */
-static void format_human(char out[HUMAN_LEN], s64 v)
-{
-	u64 whole = v < 0 ? -(u64)v : (u64)v;
-	unsigned int unit = 0, rem;
-
-	for (;;) {
-		rem = whole & 1023;
-		whole >>= 10;
-		unit++;
-		if (whole < 1000)
-			break;
-	}
-
-	snprintf(out, HUMAN_LEN, "%s%llu.%u%c", v < 0 ? "-" : "", whole,
-		 rem * 10 / 1024, human_units[unit]);
-}
-
-ssize_t bch_sysfs_show_human(char *buf, s64 v)
-{
-	char h[HUMAN_LEN];
-
-	format_human(h, v);
-	return sysfs_emit(buf, "%s\n", h);
 }
 
 /*
@@ -608,12 +580,12 @@ static ssize_t show_writeback_rate_debug(struct kobject *kobj,
 		{ "change:\t\t",
 		  wb ? (s64)dc->writeback_rate_change << SECTOR_SHIFT : 0, "/sec" },
 	};
-	char h[HUMAN_LEN];
+	char h[BCH_HUMAN_LEN];
 	ssize_t len = 0;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(rows); i++) {
-		format_human(h, rows[i].bytes);
+		bch_format_human(h, rows[i].bytes);
 		len += sysfs_emit_at(buf, len, "%s%s%s\n", rows[i].name, h,
 				     rows[i].suffix);
 	}

@@ -73,8 +73,6 @@ ssize_t bch_attr_store_choice(struct kobject *kobj, const struct bch_attr *a,
 /* "a [b] c\n": every choice, the selected one in brackets */
 ssize_t bch_sysfs_show_choices(char *buf, const char * const *choices,
 			       unsigned int selected);
-/* A size in bytes as "4.0M\n": three digits at most, binary units */
-ssize_t bch_sysfs_show_human(char *buf, s64 v);
 /* Up to 16 bytes of a uuid; returns how many characters it consumed */
 size_t bch_sysfs_parse_uuid(const char *buf, u8 uuid[16]);
 /* "16M", "512k\n", "4096": a size with an optional binary unit */
@@ -116,5 +114,11 @@ struct bch_prio_census {
 ssize_t bch_sysfs_show_priority_stats(char *buf,
 				      const struct bch_prio_census *census,
 				      u16 *prios, size_t n);
+
+/* The kobject types of devices and sets, with their files. */
+extern const struct kobj_type bch_cached_dev_ktype;
+extern const struct kobj_type bch_cache_set_ktype;
+extern const struct kobj_type bch_cache_set_internal_ktype;
+extern const struct kobj_type bch_cache_ktype;
 
 #endif /* _BCACHE_SYSFS_H */

@@ -10,6 +10,7 @@
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/sysfs.h>
 #include <linux/time64.h>
 
 /*
@@ -125,4 +126,36 @@ u64 bch_next_delay(struct bch_ratelimit *d, u64 done)
 
 	return time_after64(d->next, now) ?
 		div_u64(d->next - now, NSEC_PER_SEC / HZ) : 0;
+}
+
+static const char human_units[] = "?kMGTPEZY";
+
+/*
+ * Divides by 1024 until at most three digits are left (at least once, so
+ * bytes show as k), keeping one decimal of the last remainder: the format
+ * of upstream's bch_hprint().
+ */
+void bch_format_human(char out[BCH_HUMAN_LEN], s64 v)
+{
+	u64 whole = v < 0 ? -(u64)v : (u64)v;
+	unsigned int unit = 0, rem;
+
+	for (;;) {
+		rem = whole & 1023;
+		whole >>= 10;
+		unit++;
+		if (whole < 1000)
+			break;
+	}
+
+	snprintf(out, BCH_HUMAN_LEN, "%s%llu.%u%c", v < 0 ? "-" : "", whole,
+		 rem * 10 / 1024, human_units[unit]);
+}
+
+ssize_t bch_sysfs_show_human(char *buf, s64 v)
+{
+	char h[BCH_HUMAN_LEN];
+
+	bch_format_human(h, v);
+	return sysfs_emit(buf, "%s\n", h);
 }

@@ -195,4 +195,12 @@ static inline unsigned int bch_clock_us(void)
 	return local_clock() >> 10;
 }
 
+/*
+ * A size in bytes as upstream's sysfs shows it ("4.0M"): three digits at
+ * most, binary units. bch_sysfs_show_human() adds the newline sysfs wants.
+ */
+#define BCH_HUMAN_LEN	16	/* "-999.9k" and a NUL, with room to spare */
+void bch_format_human(char out[BCH_HUMAN_LEN], s64 v);
+ssize_t bch_sysfs_show_human(char *buf, s64 v);
+
 #endif /* _BCACHE_UTIL_H */

@@ -9,6 +9,11 @@
 
 #include "bcache.h"
 #include "btree.h"
+#include "set.h"
+#include "alloc.h"
+#include "io.h"
+#include "util.h"
+#include "uuid.h"
 
 #include <linux/ktime.h>
 #include <linux/string.h>

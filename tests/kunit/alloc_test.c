@@ -13,6 +13,7 @@
 #include <linux/sort.h>
 
 #include "../../bcache.h"
+#include "../../alloc.h"
 
 /* A cache with @nbuckets zeroed buckets and a heap of @heap_size. */
 static struct cache *fake_cache(struct kunit *test, size_t nbuckets,

@@ -16,6 +16,9 @@
 
 #include "../../bcache.h"
 #include "../../btree.h"
+#include "../../alloc.h"
+#include "../../gc.h"
+#include "../../keybuf.h"
 
 /* ---- one pointer, one bucket ---- */
 

@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 
 #include "../../journal.h"
+#include "../../util.h"
 
 #define TEST_MAGIC	0x0123456789abcdefULL
 #define SEQ_BASE	100

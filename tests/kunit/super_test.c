@@ -9,6 +9,7 @@
 #include <kunit/test.h>
 
 #include "../../bcache.h"
+#include "../../super.h"
 
 struct stripe_case {
 	const char	*desc;
