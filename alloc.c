@@ -34,11 +34,11 @@
  */
 
 #include "bcache.h"
-#include "btree.h"
-#include "set.h"
-#include "gc.h"
-#include "util.h"
 #include "alloc.h"
+#include "btree.h"
+#include "gc.h"
+#include "set.h"
+#include "util.h"
 
 #include <linux/blkdev.h>
 #include <linux/hash.h>

@@ -41,11 +41,11 @@
 #include <kunit/visibility.h>
 
 #include "bcache.h"
-#include "btree.h"
-#include "set.h"
 #include "alloc.h"
-#include "util.h"
+#include "btree.h"
 #include "gc.h"
+#include "set.h"
+#include "util.h"
 
 /* Most siblings btree_gc_coalesce-style merging considers at once. */
 #define GC_MERGE_NODES		4U

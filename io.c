@@ -20,9 +20,9 @@
  */
 
 #include "bcache.h"
+#include "io.h"
 #include "set.h"
 #include "util.h"
-#include "io.h"
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>

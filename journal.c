@@ -33,9 +33,9 @@
 
 #include "bcache.h"
 #include "btree.h"
+#include "gc.h"
 #include "journal.h"
 #include "set.h"
-#include "gc.h"
 #include "util.h"
 
 #define JSET_MAX_SECTORS	(JSET_MAX_BYTES >> SECTOR_SHIFT)

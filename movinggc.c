@@ -21,11 +21,11 @@
  */
 #include "bcache.h"
 #include "btree.h"
-#include "request.h"
 #include "io.h"
 #include "keybuf.h"
-#include "util.h"
 #include "movinggc.h"
+#include "request.h"
+#include "util.h"
 
 #include <linux/sort.h>
 

@@ -36,12 +36,12 @@
  */
 
 #include "bcache.h"
+#include "alloc.h"
 #include "btree.h"
+#include "gc.h"
+#include "io.h"
 #include "request.h"
 #include "set.h"
-#include "alloc.h"
-#include "io.h"
-#include "gc.h"
 #include "util.h"
 
 #include <linux/blkdev.h>

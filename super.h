@@ -14,34 +14,31 @@ extern unsigned int bch_cutoff_writeback;
 extern unsigned int bch_cutoff_writeback_sync;
 
 bool bcache_rebooting(void);
+/* Counted so that stopping everything can wait for the last free. */
+void bch_device_created(void);
+void bch_device_freed(void);
 
-/* Backing devices (super.c) */
-int bch_cached_dev_run(struct cached_dev *dc);
+/* One registration, from the path written to sysfs to a registered device. */
+struct registration {
+	char			*buf;		/* as written, for kfree() */
+	const char		*path;		/* trimmed */
+	struct file		*bdev_file;
+	struct page		*sb_page;
+	struct cache_sb_disk	*sb_disk;
+	struct cached_dev	*dc;		/* holder of the claim: */
+	struct cache		*ca;		/* one of these two */
+	struct work_struct	work;
+	struct cache_sb		sb;
+};
+
+/* Superblock writes: the backing device's and the cache set's. */
 void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
-void bch_cached_dev_uevent(struct cached_dev *dc);
-void bch_cached_dev_release(struct kobject *kobj);
-#if IS_ENABLED(CONFIG_KUNIT)
-int bch_stripe_geometry(u64 sectors, unsigned int io_opt,
-			unsigned int *stripe_size, unsigned int *nr_stripes);
-#endif
 
-/* Cache sets (super.c) */
+/* Cache sets */
 extern struct list_head bch_cache_sets;		/* under bch_register_lock */
+/* Registered backing devices in no set; under bch_register_lock. */
+extern struct list_head bch_uncached_devices;
 void bch_write_super(struct cache_set *c);
-
-
-/*
- * Attach and detach: the caller holds dc->state_lock and
- * bch_register_lock (as upstream, the attach does its uuid and superblock
- * writes under it). Attach answers -ENOENT for a set of another uuid (or
- * one not running yet), so callers may offer a device to every set in
- * turn. Detach refuses a device with dirty data with -EBUSY.
- */
-int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
-			  const u8 *set_uuid);
-int bch_cached_dev_detach(struct cached_dev *dc);
-bool bch_cached_dev_error(struct cached_dev *dc);
-
 
 /* kobject release functions of the ktypes sysfs.c defines. */
 void bch_cache_set_release(struct kobject *kobj);

@@ -14,14 +14,15 @@
  */
 
 #include "bcache.h"
+#include "backing.h"
 #include "btree.h"
+#include "gc.h"
 #include "request.h"
-#include "sysfs.h"
 #include "set.h"
 #include "super.h"
-#include "uuid.h"
-#include "gc.h"
+#include "sysfs.h"
 #include "util.h"
+#include "uuid.h"
 
 #include <linux/blkdev.h>
 #include <linux/ctype.h>

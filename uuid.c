@@ -8,10 +8,10 @@
  */
 
 #include "bcache.h"
-#include "btree.h"
-#include "set.h"
 #include "alloc.h"
+#include "btree.h"
 #include "io.h"
+#include "set.h"
 #include "util.h"
 #include "uuid.h"
 

@@ -15,8 +15,8 @@
 #include <linux/slab.h>
 
 #include "../../bcache.h"
-#include "../../btree.h"
 #include "../../alloc.h"
+#include "../../btree.h"
 #include "../../gc.h"
 #include "../../keybuf.h"
 

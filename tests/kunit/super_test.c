@@ -9,6 +9,7 @@
 #include <kunit/test.h>
 
 #include "../../bcache.h"
+#include "../../backing.h"
 #include "../../super.h"
 
 struct stripe_case {
