@@ -23,7 +23,7 @@
 
 #include "bcache.h"
 #include "stats.h"
-#include "sysfs.h"
+#include "sysfs_attr.h"
 #include "util.h"
 
 #define STAT_SHIFT		16

@@ -112,12 +112,16 @@ def block(text, name):
 
 
 def layers_of(text):
-    layer = {}
+    """{file: layer}; a line without a number continues the one above."""
+    layer, current = {}, None
     for line in block(text, "layers").group(1).splitlines():
-        m = re.match(r"\s+(\d+)\s+((?:[\w-]+\.c[ ,]*)+)", line)
-        if m:
-            for f in re.findall(r"([\w-]+)\.c", m.group(2)):
-                layer[f] = int(m.group(1))
+        m = re.match(r"\s+(\d+\s+)?((?:[\w-]+\.c\s+)+)", line + " ")
+        if not m or (m.group(1) is None and current is None):
+            continue
+        if m.group(1):
+            current = int(m.group(1))
+        for f in re.findall(r"([\w-]+)\.c", m.group(2)):
+            layer[f] = current
     return layer
 
 
@@ -129,12 +133,17 @@ def upward_of(text):
 def calls_text(graph, layer):
     """The calls block: files highest layer first, each with its callees."""
     lines = ["", "::", ""]
-    width = max(len(f) for f in graph) + 2
+    width = max(len(f) for f in graph) + 3
     for f in sorted(graph, key=lambda f: (-layer.get(f, -1), f)):
         callees = sorted(graph[f], key=lambda g: (-layer.get(g, -1), g))
-        lines.append("  %-*s-> %s" % (width, f + ".c",
-                                       " ".join(g + ".c" for g in callees)
-                                       or "(nothing of ours)"))
+        words = [g + ".c" for g in callees] or ["(nothing of ours)"]
+        line = "  %-*s->" % (width, f + ".c")
+        for w in words:
+            if len(line) + 1 + len(w) > 76:
+                lines.append(line)
+                line = " " * (width + 4)
+            line += " " + w
+        lines.append(line)
     return "\n".join(lines) + "\n\n"
 
 

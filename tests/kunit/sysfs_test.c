@@ -15,7 +15,7 @@
 #include <linux/string.h>
 #include <linux/time64.h>
 
-#include "../../sysfs.h"
+#include "../../sysfs_attr.h"
 #include "../../util.h"
 
 /* Human-readable sizes: shown */
