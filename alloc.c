@@ -938,17 +938,22 @@ VISIBLE_IF_KUNIT void bch_prio_set_seal(struct prio_set *p, size_t bytes,
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_prio_set_seal);
 
-/* NULL if @p is a prio_set of our set and intact, else why not. */
-VISIBLE_IF_KUNIT const char *bch_prio_set_check(const struct prio_set *p,
-						size_t bytes, u64 magic)
+/*
+ * Whether @p is an intact prio_set of our set: 0, or -EIO with @why set.
+ * Registration reads every set of the chain through it, and each set is
+ * checked again before it is written.
+ */
+VISIBLE_IF_KUNIT int bch_prio_set_verify(const struct prio_set *p, size_t bytes,
+					 u64 magic, const char **why)
 {
+	*why = NULL;
 	if (le64_to_cpu(p->magic) != magic)
-		return "bad magic reading prios";
-	if (le64_to_cpu(p->csum) != bch_csum_range(p, (const u8 *)p + bytes))
-		return "bad csum reading prios";
-	return NULL;
+		*why = "bad magic reading prios";
+	else if (le64_to_cpu(p->csum) != bch_csum_range(p, (const u8 *)p + bytes))
+		*why = "bad csum reading prios";
+	return *why ? -EIO : 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(bch_prio_set_check);
+EXPORT_SYMBOL_IF_KUNIT(bch_prio_set_verify);
 
 /* Synchronous I/O of ca->disk_buckets to or from bucket @nr. */
 static int prio_io(struct cache *ca, u64 nr, blk_opf_t opf)
@@ -1020,6 +1025,29 @@ static void load_prio_set(struct cache *ca, const struct prio_set *p,
 	}
 }
 
+static bool prio_bucket_valid(const struct cache *ca, u64 nr)
+{
+	return nr >= ca->sb.first_bucket && nr < ca->sb.nbuckets;
+}
+
+/*
+ * A prio_set that would not read back (a bug, not a disk error) is not
+ * written: the chain write fails as on an I/O error and the set stops.
+ */
+static bool prio_set_write_refused(struct cache *ca, const struct prio_set *p,
+				   u64 next)
+{
+	const char *why;
+
+	if (next && !prio_bucket_valid(ca, next))
+		why = "next bucket out of range";
+	else if (!bch_prio_set_verify(p, meta_bucket_bytes(&ca->sb),
+				      pset_magic(&ca->sb), &why))
+		return false;
+	cache_bug(ca->set, "prio set not written: %s", why);
+	return true;
+}
+
 /*
  * Write the @idx-th prio_set into a bucket from the prio reserve; it
  * links to the set after it, already written. Called with bucket_lock
@@ -1036,6 +1064,8 @@ static int write_prio_set(struct cache *ca, unsigned int idx, bool wait)
 	fill_prio_set(ca, p, idx);
 	p->next_bucket = cpu_to_le64(next);
 	bch_prio_set_seal(p, meta_bucket_bytes(&ca->sb), pset_magic(&ca->sb));
+	if (prio_set_write_refused(ca, p, next))
+		return -EIO;
 
 	nr = bch_bucket_alloc(ca, RESERVE_PRIO, wait);
 	if (nr < 0)
@@ -1135,11 +1165,6 @@ int bch_prio_write(struct cache *ca, bool wait)
 	return 0;
 }
 
-static bool prio_bucket_valid(const struct cache *ca, u64 nr)
-{
-	return nr >= ca->sb.first_bucket && nr < ca->sb.nbuckets;
-}
-
 int bch_prio_read(struct cache *ca, u64 bucket, const char **err)
 {
 	struct prio_set *p = ca->disk_buckets;
@@ -1165,8 +1190,7 @@ int bch_prio_read(struct cache *ca, u64 bucket, const char **err)
 			return ret;
 		}
 
-		why = bch_prio_set_check(p, bytes, pset_magic(&ca->sb));
-		if (why) {
+		if (bch_prio_set_verify(p, bytes, pset_magic(&ca->sb), &why)) {
 			pr_err("%pg: %s in bucket %llu\n", ca->bdev, why, bucket);
 			*err = why;
 			return -EIO;

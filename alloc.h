@@ -47,8 +47,8 @@ int bch_reserve_source(unsigned int reserve, unsigned int nth);
 u64 bch_bucket_lru_key(const struct bucket *b, u16 min_prio);
 int bch_alloc_lru_candidates(struct cache *ca);
 void bch_prio_set_seal(struct prio_set *p, size_t bytes, u64 magic);
-const char *bch_prio_set_check(const struct prio_set *p, size_t bytes,
-			       u64 magic);
+int bch_prio_set_verify(const struct prio_set *p, size_t bytes, u64 magic,
+			const char **why);
 struct open_bucket *bch_pick_data_bucket(struct cache_set *c,
 					 const struct bkey *search,
 					 unsigned int write_point,
@@ -57,7 +57,6 @@ void bch_carve_open_bucket(struct cache_set *c, struct open_bucket *ob,
 			   struct bkey *k, unsigned int sectors,
 			   unsigned int write_point);
 #endif
-
 
 /* The share of buckets in use, in percent, into @stats->in_use. */
 void bch_update_bucket_in_use(struct cache_set *c, struct gc_stat *stats);

@@ -254,6 +254,9 @@ struct bch_node_verdict {
 int bch_btree_node_verify(const struct bch_node_geometry *g,
 			  const void *buf, size_t bytes,
 			  struct bch_node_verdict *v);
+int bch_btree_node_verify_write(const struct bch_node_geometry *g,
+				const struct bset *i, unsigned int block,
+				const char **why);
 size_t bch_btree_insert_room(struct btree_keys *keys);
 unsigned int bch_btree_split_pivot(const struct bset *i);
 struct bkey *bch_btree_split_bset(struct bset *left, struct bset *right);

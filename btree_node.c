@@ -200,18 +200,20 @@ static bool bset_csum_ok(const struct bch_node_geometry *g,
 /*
  * Why the set @i at @block of the node log is unusable, or NULL. The
  * order matters: nothing past the header is read before the header says
- * the set lies within the node.
+ * the set lies within the node. A set not yet @sealed (about to be
+ * written) has no version or checksum to check.
  */
 static const char *bset_problem(const struct bch_node_geometry *g,
-				const struct bset *i, unsigned int block)
+				const struct bset *i, unsigned int block,
+				bool sealed)
 {
-	if (le32_to_cpu(i->version) > BCACHE_BSET_VERSION)
+	if (sealed && le32_to_cpu(i->version) > BCACHE_BSET_VERSION)
 		return "unsupported bset version";
 	if (!bset_fits_node(g, i, block))
 		return "bad btree header";
 	if (le64_to_cpu(i->magic) != g->magic)
 		return "bad magic";
-	if (!bset_csum_ok(g, i))
+	if (sealed && !bset_csum_ok(g, i))
 		return "bad checksum";
 	/* Only a fresh node's first write may be empty. */
 	if (block && !bset_u64s(i))
@@ -281,7 +283,7 @@ VISIBLE_IF_KUNIT int bch_btree_node_verify(const struct bch_node_geometry *g,
 	blocks = g->node_bytes / g->block_bytes;
 	for (i = first; at < blocks && i->seq == first->seq;
 	     i = node_set_at(g, buf, at)) {
-		why = bset_problem(g, i, at);
+		why = bset_problem(g, i, at, true);
 		if (why)
 			return node_verdict(v, at, why, -EIO);
 		at += set_blocks(i, g->block_bytes);
@@ -295,6 +297,28 @@ VISIBLE_IF_KUNIT int bch_btree_node_verify(const struct bch_node_geometry *g,
 	return node_verdict(v, 0, NULL, 0);
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_btree_node_verify);
+
+/**
+ * bch_btree_node_verify_write - check the open set of a node before writing it
+ * @g: the node's geometry, as for bch_btree_node_verify()
+ * @i: the set, at block @block of the node
+ * @block: blocks of the node already written
+ * @why: set to the reason the set would be refused once read back, or NULL
+ *
+ * The structural checks of bch_btree_node_verify() but the version and
+ * checksum, which the write sets next.
+ *
+ * Return: 0, or -EIO.
+ */
+VISIBLE_IF_KUNIT int bch_btree_node_verify_write(const struct bch_node_geometry *g,
+						 const struct bset *i,
+						 unsigned int block,
+						 const char **why)
+{
+	*why = bset_problem(g, i, block, false);
+	return *why ? -EIO : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_btree_node_verify_write);
 
 static void node_geometry(struct btree *b, struct bch_node_geometry *g)
 {
@@ -546,6 +570,24 @@ static bool node_write_allowed(struct btree *b)
 	       !WARN_ON_ONCE(btree_bset_first(b)->seq != i->seq);
 }
 
+/*
+ * A set that would not read back (a bug, not a disk error) is not
+ * written, and the set stops: its keys stay pinned in the journal, which
+ * the next registration replays.
+ */
+static bool node_write_refused(struct btree *b, const struct bset *i)
+{
+	struct bch_node_geometry g;
+	const char *why;
+
+	node_geometry(b, &g);
+	if (!bch_btree_node_verify_write(&g, i, b->written, &why))
+		return false;
+	cache_bug(b->c, "btree node at bucket %zu not written: %s",
+		  PTR_BUCKET_NR(b->c, &b->key, 0), why);
+	return true;
+}
+
 /**
  * __bch_btree_node_write - start writing the open set of @b
  * @b: the node; caller holds b->write_lock
@@ -561,7 +603,7 @@ void __bch_btree_node_write(struct btree *b, struct closure *parent)
 
 	lockdep_assert_held(&b->write_lock);
 
-	if (!node_write_allowed(b))
+	if (!node_write_allowed(b) || node_write_refused(b, open))
 		return;
 	bch_check_keys(&b->keys, "writing");
 

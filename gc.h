@@ -18,7 +18,6 @@
 int bch_btree_check(struct cache_set *c);
 void bch_initial_mark_key(struct cache_set *c, int level, struct bkey *k);
 
-
 int bch_gc_thread_start(struct cache_set *c);
 void bch_gc_thread_stop(struct cache_set *c);
 void bch_initial_gc_finish(struct cache_set *c);

@@ -33,7 +33,6 @@ struct bbio {
 	struct bio		bio;	/* last: bios have inline vecs after */
 };
 
-
 void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio);
 
 #endif /* _BCACHE_IO_H */

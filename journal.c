@@ -77,21 +77,9 @@ static inline bool journal_is_full(struct journal *j)
  * Parsing jsets
  */
 
-/**
- * bch_jset_check - decide whether the bytes at @j are a usable jset
- * @j:		candidate, at least a sector of it readable
- * @magic:	jset magic of this cache set
- * @have:	bytes readable from @j on
- * @room:	bytes left in the journal bucket from @j on
- * @why:	set to a short reason whenever the result is not 0
- *
- * -ENODATA: not a jset (nothing was ever written here); -EFBIG: claims to
- * be larger than the bucket or any jset we write; -EAGAIN: larger than
- * @have, read more and ask again; -EBADMSG: checksum mismatch (a torn
- * write); -EPROTO: a version we do not know; -EUCLEAN: inconsistent seqs.
- */
-VISIBLE_IF_KUNIT int bch_jset_check(const struct jset *j, u64 magic,
-				    size_t have, size_t room, const char **why)
+/* Magic and size: whether the bytes at @j can be a jset at all. */
+static int jset_check_bounds(const struct jset *j, u64 magic, size_t room,
+			     const char **why)
 {
 	size_t bytes;
 
@@ -105,17 +93,12 @@ VISIBLE_IF_KUNIT int bch_jset_check(const struct jset *j, u64 magic,
 		*why = "too big";
 		return -EFBIG;
 	}
-	if (bytes > have) {
-		*why = "partially read";
-		return -EAGAIN;
-	}
+	return 0;
+}
 
-	if (le64_to_cpu(j->csum) != jset_csum(j)) {
-		*why = "bad csum";
-		return -EBADMSG;
-	}
-
-	/* Only checked now: a torn write could show any version. */
+/* What the header says of itself; only believed once the csum matched. */
+static int jset_check_header(const struct jset *j, const char **why)
+{
 	if (le32_to_cpu(j->version) > BCACHE_JSET_VERSION) {
 		*why = "unknown version";
 		return -EPROTO;
@@ -124,11 +107,79 @@ VISIBLE_IF_KUNIT int bch_jset_check(const struct jset *j, u64 magic,
 		*why = "last_seq after seq";
 		return -EUCLEAN;
 	}
+	return 0;
+}
+
+/**
+ * bch_jset_verify - decide whether the bytes at @j are a usable jset
+ * @j:		candidate, at least a sector of it readable
+ * @magic:	jset magic of this cache set
+ * @have:	bytes readable from @j on
+ * @room:	bytes left in the journal bucket from @j on
+ * @why:	set to a short reason whenever the result is not 0
+ *
+ * -ENODATA: not a jset (nothing was ever written here); -EFBIG: claims to
+ * be larger than the bucket or any jset we write; -EAGAIN: larger than
+ * @have, read more and ask again; -EBADMSG: checksum mismatch (a torn
+ * write); -EPROTO: a version we do not know; -EUCLEAN: inconsistent seqs.
+ */
+VISIBLE_IF_KUNIT int bch_jset_verify(const struct jset *j, u64 magic,
+				     size_t have, size_t room, const char **why)
+{
+	int ret = jset_check_bounds(j, magic, room, why);
+
+	if (ret)
+		return ret;
+	if (jset_bytes(j) > have) {
+		*why = "partially read";
+		return -EAGAIN;
+	}
+	if (le64_to_cpu(j->csum) != jset_csum(j)) {
+		*why = "bad csum";
+		return -EBADMSG;
+	}
+	/* Only checked now: a torn write could show any version. */
+	ret = jset_check_header(j, why);
+	if (ret)
+		return ret;
 
 	*why = NULL;
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(bch_jset_check);
+EXPORT_SYMBOL_IF_KUNIT(bch_jset_verify);
+
+/**
+ * bch_jset_verify_write - the structural checks of a jset about to be written
+ * @j:		sealed, in the write buffer
+ * @magic:	jset magic of this cache set
+ * @room:	bytes left in the journal bucket
+ * @why:	set to a short reason whenever the result is not 0
+ *
+ * What bch_jset_verify() would say of it once read back, but the checksum
+ * (it was just computed), and that its keys fill it exactly: replay stops
+ * at a key that overruns, so such a jset would lose the keys after it.
+ */
+VISIBLE_IF_KUNIT int bch_jset_verify_write(const struct jset *j, u64 magic,
+					   size_t room, const char **why)
+{
+	const struct bkey *k, *end = jset_bkey_last(j);
+	int ret = jset_check_bounds(j, magic, room, why);
+
+	if (!ret)
+		ret = jset_check_header(j, why);
+	if (ret)
+		return ret;
+
+	for (k = jset_start(j); k < end; k = bkey_next(k))
+		if (bkey_next(k) > end) {
+			*why = "key overruns the jset";
+			return -EUCLEAN;
+		}
+
+	*why = NULL;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_jset_verify_write);
 
 /* Drop the entries every jset from @j on says are no longer needed. */
 static void replay_list_expire(struct list_head *list, const struct jset *j)
@@ -166,7 +217,7 @@ static struct list_head *replay_list_slot(struct list_head *list,
 /**
  * bch_journal_list_add - keep a copy of a verified jset for replay
  * @list:	jsets collected so far, oldest first
- * @j:		the jset; bch_jset_check() accepted it
+ * @j:		the jset; bch_jset_verify() accepted it
  *
  * Returns 1 if @j was added, 0 if it adds nothing (a duplicate, or older
  * than what the newer jsets still need), -ENOMEM.
@@ -350,9 +401,9 @@ static int bucket_scan_buffer(struct bucket_scan *s, void *buf,
 		const char *why;
 		int err;
 
-		err = bch_jset_check(j, magic,
-				     (size_t)(sectors - seen) << SECTOR_SHIFT,
-				     room, &why);
+		err = bch_jset_verify(j, magic,
+				      (size_t)(sectors - seen) << SECTOR_SHIFT,
+				      room, &why);
 		if (err == -EAGAIN)
 			return 0;
 		if (err) {
@@ -1019,16 +1070,35 @@ static void journal_seal(struct cache_set *c, struct jset *d)
 }
 
 /*
- * Under journal.lock: build the bios writing the current jset to each
- * pointer of the journal key, and advance the key past it.
+ * A jset that would not read back as it is meant to (a bug, not a disk
+ * error) is not written: its bios fail as if the device had refused them,
+ * and the set stops.
  */
-static void journal_build_bios(struct cache_set *c, struct journal_write *w,
+static bool jset_write_refused(struct cache_set *c, const struct jset *j,
+			       size_t room)
+{
+	const char *why;
+
+	if (!bch_jset_verify_write(j, jset_magic(&c->cache->sb), room, &why))
+		return false;
+	cache_bug(c, "journal entry %llu not written: %s", jset_seq(j), why);
+	return true;
+}
+
+/*
+ * Under journal.lock: build the bios writing the current jset to each
+ * pointer of the journal key, and advance the key past it. True if the
+ * jset failed its checks: then the bios must not reach the device.
+ */
+static bool journal_build_bios(struct cache_set *c, struct journal_write *w,
 			       struct bio_list *bios)
 {
 	struct bkey *k = &c->journal.key;
 	struct cache *ca = c->cache;
 	unsigned int blocks = DIV_ROUND_UP(jset_bytes(w->data), block_bytes(ca));
 	unsigned int sectors = blocks * ca->sb.block_size;
+	size_t room = (size_t)c->journal.blocks_free * block_bytes(ca);
+	bool refused;
 	unsigned int p;
 
 	c->journal.blocks_free -= blocks;
@@ -1039,6 +1109,7 @@ static void journal_build_bios(struct cache_set *c, struct journal_write *w,
 	 */
 	journal_drop_unpinned(&c->journal);
 	journal_seal(c, w->data);
+	refused = jset_write_refused(c, w->data, room);
 
 	for (p = 0; p < KEY_PTRS(k); p++) {
 		struct bio *bio = &ca->journal.bio;
@@ -1058,6 +1129,7 @@ static void journal_build_bios(struct cache_set *c, struct journal_write *w,
 		ca->journal.seq[ca->journal.cur_idx] = jset_seq(w->data);
 		atomic_long_add(sectors, &ca->meta_sectors_written);
 	}
+	return refused;
 }
 
 /*
@@ -1072,6 +1144,7 @@ static CLOSURE_CALLBACK(journal_write_locked)
 	struct journal_write *w = j->cur;
 	struct bio_list bios;
 	struct bio *bio;
+	bool refused;
 
 	if (!w->need_write) {
 		/* journal_write_idle() drops the lock. */
@@ -1090,7 +1163,7 @@ static CLOSURE_CALLBACK(journal_write_locked)
 	}
 
 	bio_list_init(&bios);
-	journal_build_bios(c, w, &bios);
+	refused = journal_build_bios(c, w, &bios);
 	WARN_ON_ONCE(bio_list_empty(&bios));
 
 	/* The jset's own reference: it is sealed now. */
@@ -1100,8 +1173,14 @@ static CLOSURE_CALLBACK(journal_write_locked)
 
 	spin_unlock(&j->lock);
 
-	while ((bio = bio_list_pop(&bios)))
-		closure_bio_submit(c, bio, cl);
+	while ((bio = bio_list_pop(&bios))) {
+		if (unlikely(refused)) {
+			closure_get(cl);
+			bio_io_error(bio);
+		} else {
+			closure_bio_submit(c, bio, cl);
+		}
+	}
 
 	continue_at(cl, journal_write_done, NULL);
 }

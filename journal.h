@@ -149,7 +149,6 @@ struct journal_device {
 /* Pin count per open jset; the ring holds this many. */
 #define JOURNAL_PIN		20000
 
-
 /* The journal's own workqueues, created at module load. */
 int bch_journal_module_init(void);
 void bch_journal_module_exit(void);
@@ -241,8 +240,10 @@ struct journal_search {
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
-int bch_jset_check(const struct jset *j, u64 magic, size_t have,
-		   size_t room, const char **why);
+int bch_jset_verify(const struct jset *j, u64 magic, size_t have,
+		    size_t room, const char **why);
+int bch_jset_verify_write(const struct jset *j, u64 magic, size_t room,
+			  const char **why);
 int bch_journal_search(struct journal_search *s);
 int bch_journal_list_add(struct list_head *list, const struct jset *j);
 bool bch_journal_find_gap(struct list_head *list, u64 *first, u64 *last);

@@ -68,13 +68,14 @@ static void recovery_mark_journal(struct cache_set *c, struct list_head *list)
 
 /* Insert the keys of one jset, then let its pin go. */
 static int recovery_replay_one(struct cache_set *c, struct journal_replay *r,
-			      unsigned int *nkeys)
+			       unsigned int *nkeys)
 {
 	struct keylist single;
 	struct bkey *k;
 	int ret;
 
-	for (k = bch_jset_next_key(&r->j, NULL); k; k = bch_jset_next_key(&r->j, k)) {
+	for (k = bch_jset_next_key(&r->j, NULL); k;
+	     k = bch_jset_next_key(&r->j, k)) {
 		bch_keylist_init_single(&single, k);
 
 		ret = bch_btree_insert(c, &single, r->pin, NULL);

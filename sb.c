@@ -116,9 +116,17 @@ static const char *check_cache_geometry(const struct cache_sb *sb,
 	return NULL;
 }
 
-static const char *decode_cache(struct cache_sb *sb,
-				const struct cache_sb_disk *d,
-				const struct bch_sb_dev_info *dev)
+static void decode_cache(struct cache_sb *sb, const struct cache_sb_disk *d)
+{
+	sb->first_bucket = le16_to_cpu(d->first_bucket);
+	sb->nbuckets = le64_to_cpu(d->nbuckets);
+	sb->nr_in_set = le16_to_cpu(d->nr_in_set);
+	sb->nr_this_dev = le16_to_cpu(d->nr_this_dev);
+	sb->bucket_size = disk_bucket_size(sb, d);
+}
+
+static const char *check_cache(const struct cache_sb *sb,
+			       const struct bch_sb_dev_info *dev)
 {
 	const char *err;
 
@@ -127,27 +135,22 @@ static const char *decode_cache(struct cache_sb *sb,
 		if (err)
 			return err;
 	}
-
-	sb->first_bucket = le16_to_cpu(d->first_bucket);
-	sb->nbuckets = le64_to_cpu(d->nbuckets);
-	sb->nr_in_set = le16_to_cpu(d->nr_in_set);
-	sb->nr_this_dev = le16_to_cpu(d->nr_this_dev);
-	sb->bucket_size = disk_bucket_size(sb, d);
-
 	return check_cache_geometry(sb, dev);
 }
 
-static const char *decode_backing(struct cache_sb *sb,
-				  const struct cache_sb_disk *d,
-				  const struct bch_sb_dev_info *dev)
+static void decode_backing(struct cache_sb *sb, const struct cache_sb_disk *d)
 {
-	if (sb->version == BCACHE_SB_VERSION_BDEV) {
+	if (sb->version == BCACHE_SB_VERSION_BDEV)
 		sb->data_offset = BDEV_DATA_START_DEFAULT;
-	} else {
+	else
 		sb->data_offset = le64_to_cpu(d->data_offset);
-		if (sb->data_offset < BDEV_DATA_START_DEFAULT)
-			return "Bad data offset";
-	}
+}
+
+static const char *check_backing(const struct cache_sb *sb,
+				 const struct bch_sb_dev_info *dev)
+{
+	if (sb->data_offset < BDEV_DATA_START_DEFAULT)
+		return "Bad data offset";
 	if (sb->data_offset > dev->capacity)
 		return "Bad data offset (past the end of the device)";
 	if (BDEV_CACHE_MODE(sb) > CACHE_MODE_MAX)
@@ -157,8 +160,7 @@ static const char *decode_backing(struct cache_sb *sb,
 
 /* The fields every version has, in the order upstream checks them. */
 static const char *decode_common(struct cache_sb *sb,
-				 const struct cache_sb_disk *d,
-				 const struct bch_sb_dev_info *dev)
+				 const struct cache_sb_disk *d)
 {
 	unsigned int i;
 
@@ -184,10 +186,6 @@ static const char *decode_common(struct cache_sb *sb,
 		return "Too many journal buckets";
 	if (le64_to_cpu(d->csum) != bch_sb_csum(d))
 		return "Bad checksum";
-	if (all_zero(sb->uuid, sizeof(sb->uuid)))
-		return "Bad UUID";
-	if (((u32)sb->block_size << SECTOR_SHIFT) < dev->logical_block_size)
-		return "Superblock block size smaller than device block size";
 
 	for (i = 0; i < sb->keys; i++)
 		sb->d[i] = le64_to_cpu(d->d[i]);
@@ -205,6 +203,59 @@ static const char *decode_common(struct cache_sb *sb,
 	return NULL;
 }
 
+static bool is_backing_version(u64 version)
+{
+	return version == BCACHE_SB_VERSION_BDEV ||
+	       version == BCACHE_SB_VERSION_BDEV_WITH_OFFSET ||
+	       version == BCACHE_SB_VERSION_BDEV_WITH_FEATURES;
+}
+
+static bool is_cache_version(u64 version)
+{
+	return version == BCACHE_SB_VERSION_CDEV ||
+	       version == BCACHE_SB_VERSION_CDEV_WITH_UUID ||
+	       version == BCACHE_SB_VERSION_CDEV_WITH_FEATURES;
+}
+
+/**
+ * bch_sb_verify() - check a superblock in host form against its device
+ * @sb:		decoded from disk, or about to be encoded and written
+ * @dev:	size and logical block size of the device it belongs to
+ * @why:	set to a static string naming what is wrong, or NULL
+ *
+ * Everything a superblock says that does not depend on how it is laid out
+ * on disk: registration refuses a device whose superblock fails, and a
+ * superblock write refuses to put one on disk, so a bug in what the driver
+ * changes never leaves a device that no longer registers.
+ *
+ * Return: 0, or -EINVAL.
+ */
+int bch_sb_verify(const struct cache_sb *sb, const struct bch_sb_dev_info *dev,
+		  const char **why)
+{
+	const char *err;
+
+	if (sb->offset != SB_SECTOR)
+		err = "Not a bcache superblock (bad offset)";
+	else if (memcmp(sb->magic, bcache_magic, sizeof(bcache_magic)))
+		err = "Not a bcache superblock (bad magic)";
+	else if (sb->keys > SB_JOURNAL_BUCKETS)
+		err = "Too many journal buckets";
+	else if (all_zero(sb->uuid, sizeof(sb->uuid)))
+		err = "Bad UUID";
+	else if (((u32)sb->block_size << SECTOR_SHIFT) < dev->logical_block_size)
+		err = "Superblock block size smaller than device block size";
+	else if (is_backing_version(sb->version))
+		err = check_backing(sb, dev);
+	else if (is_cache_version(sb->version))
+		err = check_cache(sb, dev);
+	else
+		err = "Unsupported superblock version";
+
+	*why = err;
+	return err ? -EINVAL : 0;
+}
+
 /**
  * bch_sb_decode() - check a superblock and convert it to host form
  * @sb:		filled on success; unspecified on failure
@@ -212,37 +263,25 @@ static const char *decode_common(struct cache_sb *sb,
  * @dev:	size and logical block size of the device it was read from
  * @reason:	on failure, set to a static string naming what is wrong
  *
+ * What only the disk form has (its offset, magic, journal bucket count
+ * and checksum) is checked while converting; the rest by bch_sb_verify().
+ *
  * Return: 0, or -EINVAL when @d is not an acceptable superblock.
  */
 int bch_sb_decode(struct cache_sb *sb, const struct cache_sb_disk *d,
 		  const struct bch_sb_dev_info *dev, const char **reason)
 {
-	const char *err;
+	const char *err = decode_common(sb, d);
 
-	err = decode_common(sb, d, dev);
-	if (err)
-		goto bad;
-
-	switch (sb->version) {
-	case BCACHE_SB_VERSION_BDEV:
-	case BCACHE_SB_VERSION_BDEV_WITH_OFFSET:
-	case BCACHE_SB_VERSION_BDEV_WITH_FEATURES:
-		err = decode_backing(sb, d, dev);
-		break;
-	case BCACHE_SB_VERSION_CDEV:
-	case BCACHE_SB_VERSION_CDEV_WITH_UUID:
-	case BCACHE_SB_VERSION_CDEV_WITH_FEATURES:
-		err = decode_cache(sb, d, dev);
-		break;
-	default:
-		err = "Unsupported superblock version";
-		break;
+	if (err) {
+		*reason = err;
+		return -EINVAL;
 	}
-	if (!err)
-		return 0;
-bad:
-	*reason = err;
-	return -EINVAL;
+	if (is_backing_version(sb->version))
+		decode_backing(sb, d);
+	else if (is_cache_version(sb->version))
+		decode_cache(sb, d);
+	return bch_sb_verify(sb, dev, reason);
 }
 
 /**

@@ -25,6 +25,9 @@ u64 bch_sb_csum(const struct cache_sb_disk *d);
 
 int bch_sb_decode(struct cache_sb *sb, const struct cache_sb_disk *d,
 		  const struct bch_sb_dev_info *dev, const char **reason);
+/* The checks of the host form, read and before every write; 0 or -EINVAL. */
+int bch_sb_verify(const struct cache_sb *sb, const struct bch_sb_dev_info *dev,
+		  const char **why);
 
 void bch_sb_encode(struct cache_sb_disk *d, const struct cache_sb *sb);
 

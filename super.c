@@ -128,6 +128,27 @@ static void submit_sb_write(struct bio *bio, struct bio_vec *bv,
 	submit_bio(bio);
 }
 
+/*
+ * A superblock that would not pass registration's checks is never written:
+ * a bug in what the driver changed must not leave a device that no longer
+ * registers. The old superblock stays on disk.
+ */
+static bool sb_write_refused(struct block_device *bdev,
+			     const struct cache_sb *sb)
+{
+	struct bch_sb_dev_info dev = {
+		.capacity		= bdev_nr_sectors(bdev),
+		.logical_block_size	= bdev_logical_block_size(bdev),
+	};
+	const char *why;
+
+	if (!bch_sb_verify(sb, &dev, &why))
+		return false;
+	pr_err("%pg: not writing a superblock that would not register: %s\n",
+	       bdev, why);
+	return true;
+}
+
 static void bdev_sb_write_endio(struct bio *bio)
 {
 	struct cached_dev *dc = bio->bi_private;
@@ -165,11 +186,12 @@ void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent)
 	closure_get(&dc->disk.cl);
 	closure_init(&dc->sb_write, parent);
 
-	bch_sb_encode(dc->sb_disk, &dc->sb);
-
-	submit_sb_write(&dc->sb_bio, dc->sb_bv, ARRAY_SIZE(dc->sb_bv),
-			dc->bdev, dc->sb_disk, bdev_sb_write_endio, dc,
-			&dc->sb_write);
+	if (!sb_write_refused(dc->bdev, &dc->sb)) {
+		bch_sb_encode(dc->sb_disk, &dc->sb);
+		submit_sb_write(&dc->sb_bio, dc->sb_bv, ARRAY_SIZE(dc->sb_bv),
+				dc->bdev, dc->sb_disk, bdev_sb_write_endio, dc,
+				&dc->sb_write);
+	}
 
 	closure_return_with_destructor(&dc->sb_write, bdev_sb_write_done);
 }
@@ -214,11 +236,14 @@ void bch_write_super(struct cache_set *c)
 	/* What we write is the uuid format of version 3 and later. */
 	if (ca->sb.version < BCACHE_SB_VERSION_CDEV_WITH_UUID)
 		ca->sb.version = BCACHE_SB_VERSION_CDEV_WITH_UUID;
-	bch_sb_encode(ca->sb_disk, &ca->sb);
-
-	submit_sb_write(&ca->sb_bio, ca->sb_bv, ARRAY_SIZE(ca->sb_bv),
-			ca->bdev, ca->sb_disk, cache_sb_write_endio, ca,
-			&c->sb_write);
+	if (sb_write_refused(ca->bdev, &ca->sb)) {
+		cache_bug(c, "bad superblock not written");
+	} else {
+		bch_sb_encode(ca->sb_disk, &ca->sb);
+		submit_sb_write(&ca->sb_bio, ca->sb_bv, ARRAY_SIZE(ca->sb_bv),
+				ca->bdev, ca->sb_disk, cache_sb_write_endio, ca,
+				&c->sb_write);
+	}
 
 	closure_return_with_destructor(&c->sb_write, cache_sb_write_done);
 }

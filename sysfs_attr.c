@@ -20,7 +20,6 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
-
 static void *attr_field(struct kobject *kobj, const struct bch_attr *a)
 {
 	return (char *)kobj + a->field;

@@ -145,13 +145,28 @@ static unsigned int uuid_table_sectors(struct cache_set *c)
 	return meta_bucket_pages(&c->cache->sb) * PAGE_SECTORS;
 }
 
+/*
+ * Whether @k can say where the table lives: a valid pointer into a bucket,
+ * the table's size at most. The table itself has no header or checksum on
+ * disk; this is all there is to check, when reading and before writing.
+ */
+int bch_uuid_table_verify(struct cache_set *c, const struct bkey *k,
+			  const char **why)
+{
+	*why = NULL;
+	if (__bch_btree_ptr_invalid(&c->checker, k) || !KEY_SIZE(k) ||
+	    KEY_SIZE(k) > uuid_table_sectors(c))
+		*why = "bad uuid pointer";
+	return *why ? -EINVAL : 0;
+}
+
 const char *bch_uuid_table_read(struct cache_set *c, struct jset *j)
 {
 	struct bkey *k = &j->uuid_bucket;
+	const char *why;
 
-	if (__bch_btree_ptr_invalid(&c->checker, k) || !KEY_SIZE(k) ||
-	    KEY_SIZE(k) > uuid_table_sectors(c))
-		return "bad uuid pointer";
+	if (bch_uuid_table_verify(c, k, &why))
+		return why;
 
 	bkey_copy(&c->uuid_bucket, k);
 	if (uuid_transfer(c, REQ_OP_READ, k))
@@ -170,13 +185,18 @@ int bch_uuid_table_relocate(struct cache_set *c, struct bkey *old)
 {
 	BKEY_PADDED(key) fresh;
 	struct cache *ca = c->cache;
+	const char *why;
 	int ret;
 
 	if (bch_bucket_alloc_set(c, RESERVE_BTREE, &fresh.key, true))
 		return -ENOSPC;
 
 	SET_KEY_SIZE(&fresh.key, uuid_table_sectors(c));
-	ret = uuid_transfer(c, REQ_OP_WRITE, &fresh.key);
+	ret = bch_uuid_table_verify(c, &fresh.key, &why);
+	if (ret)
+		cache_bug(c, "uuid table not written: %s", why);
+	else
+		ret = uuid_transfer(c, REQ_OP_WRITE, &fresh.key);
 	atomic_long_add(ca->sb.bucket_size, &ca->meta_sectors_written);
 
 	if (!ret) {

@@ -11,6 +11,9 @@
 struct jset;
 /* Rewrites the whole uuid table to a new bucket; 0 or -errno. */
 int bch_uuid_write(struct cache_set *c);
+/* 0 if @k can point at the table, else -EINVAL and why not. */
+int bch_uuid_table_verify(struct cache_set *c, const struct bkey *k,
+			  const char **why);
 /* Reads the table jset @j points at; NULL or why it cannot be used. */
 const char *bch_uuid_table_read(struct cache_set *c, struct jset *j);
 /* Writes the table to a new bucket; @old gets the key of its last home. */

@@ -376,13 +376,15 @@ static void alloc_test_pset_roundtrip(struct kunit *test)
 {
 	struct prio_set *p = sealed_pset(test);
 	u8 *raw = (u8 *)p;
+	const char *why;
 
 	KUNIT_EXPECT_EQ(test, le64_to_cpu(p->magic), PSET_TEST_MAGIC);
 	/* The csum covers everything after itself, to the end of the buffer. */
 	KUNIT_EXPECT_EQ(test, le64_to_cpu(p->csum),
 			bch_crc64(raw + 8, PSET_TEST_BYTES - 8));
-	KUNIT_EXPECT_NULL(test, bch_prio_set_check(p, PSET_TEST_BYTES,
-						   PSET_TEST_MAGIC));
+	KUNIT_EXPECT_EQ(test, bch_prio_set_verify(p, PSET_TEST_BYTES,
+						  PSET_TEST_MAGIC, &why), 0);
+	KUNIT_EXPECT_NULL(test, why);
 }
 
 struct pset_damage {
@@ -417,7 +419,8 @@ static void alloc_test_pset_damage(struct kunit *test)
 	if (d->magic == PSET_TEST_MAGIC)
 		((u8 *)p)[d->offset] ^= 0x10;
 
-	why = bch_prio_set_check(p, PSET_TEST_BYTES, d->magic);
+	KUNIT_EXPECT_EQ(test, bch_prio_set_verify(p, PSET_TEST_BYTES, d->magic,
+						  &why), -EIO);
 	KUNIT_ASSERT_NOT_NULL(test, why);
 	KUNIT_EXPECT_STREQ(test, why, d->why);
 }

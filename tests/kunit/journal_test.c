@@ -54,7 +54,7 @@ static void reseal(struct jset *j)
 static int check(const struct jset *j, size_t have, size_t room)
 {
 	const char *why;
-	int ret = bch_jset_check(j, TEST_MAGIC, have, room, &why);
+	int ret = bch_jset_verify(j, TEST_MAGIC, have, room, &why);
 
 	/* Every refusal says why. */
 	if (ret && !why)
