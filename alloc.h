@@ -42,7 +42,7 @@ void bch_rescale_priorities(struct cache_set *c, int sectors);
 int bch_prio_read(struct cache *ca, u64 bucket, const char **err);
 int bch_prio_write(struct cache *ca, bool wait);
 #if IS_ENABLED(CONFIG_KUNIT)
-/* Pure pieces of alloc.c, exposed to tests/alloc_test.c. */
+/* Pure pieces of alloc.c, exposed to tests/kunit/alloc_test.c. */
 int bch_reserve_source(unsigned int reserve, unsigned int nth);
 u64 bch_bucket_lru_key(const struct bucket *b, u16 min_prio);
 int bch_alloc_lru_candidates(struct cache *ca);

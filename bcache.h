@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * bcache's in-memory objects and the interfaces between its files.
+ * bcache's in-memory objects: what more than one layer of the driver
+ * shares. Each file's own interface is in its header (alloc.h, btree.h,
+ * journal.h, ...; Documentation/design.rst draws the layers).
  *
  * A backing device (struct cached_dev) is a slow disk that bcache presents
  * as /dev/bcacheN; its first data_offset sectors hold the superblock, the
@@ -14,12 +16,12 @@
  * flight to the backing device, a superblock write) holds a reference on
  * it. Stopping sets BCACHE_DEV_CLOSING and runs cl's flush function, which
  * hides the device from sysfs and drops the initial reference; the free
- * function runs once the last of the others is gone. super.c owns both
+ * function runs once the last of the others is gone. backing.c owns both
  * functions; lower layers only take and drop references, and ask for a
  * stop through bcache_device_stop() below.
  *
- * Locking: bch_register_lock (a global mutex) protects the list of
- * registered devices and nothing else, and is never held across disk I/O,
+ * Locking: bch_register_lock (a global mutex, super.h) protects the lists
+ * of registered devices and sets and nothing else, and is never held across disk I/O,
  * add_disk() or del_gendisk(). Each cached_dev has its own state_lock that
  * serializes running it, its sysfs files and the start of its teardown.
  */

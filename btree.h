@@ -250,7 +250,7 @@ struct bch_node_verdict {
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
-/* Pure pieces of node reading and splitting, for tests/btree_test.c. */
+/* Pure pieces of node reading and splitting, for tests/kunit/btree_test.c. */
 int bch_btree_node_verify(const struct bch_node_geometry *g,
 			  const void *buf, size_t bytes,
 			  struct bch_node_verdict *v);

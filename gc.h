@@ -23,7 +23,7 @@ void bch_gc_thread_stop(struct cache_set *c);
 void bch_initial_gc_finish(struct cache_set *c);
 u8 __bch_btree_mark_key(struct cache_set *c, int level, struct bkey *k);
 #if IS_ENABLED(CONFIG_KUNIT)
-/* gc's marking rule for one pointer, on a bare bucket (tests/gc_test.c). */
+/* gc's marking rule for one pointer, on a bare bucket (tests/kunit/gc_test.c). */
 u8 bch_gc_mark_bucket(struct bucket *g, u8 ptr_gen, int level, bool dirty,
 		      unsigned int sectors, bool *conflict);
 /* Whether the walk pauses for foreground I/O now. */

@@ -1,25 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The journal of a cache set: reading it back at registration, laying it
- * out again in memory, replaying it into the btree, and writing it.
+ * The journal of a cache set: reading it back at registration, the pins
+ * that keep a jset until the btree holds its keys, and writing it.
  *
- * Registration (super.c) calls, in order: bch_journal_read() to collect
+ * Registration (recovery.c) calls, in order: bch_journal_read() to collect
  * every jset that may still hold keys the btree has not persisted,
  * bch_journal_complete() to refuse a journal with a hole before anything
- * can write, bch_journal_mark() to rebuild the pin ring and mark the buckets those
- * keys point into, bch_journal_next() to open the first new jset, and
- * bch_journal_replay() to push the keys back into the btree.
+ * can write, bch_journal_pin_entries() to rebuild the pin ring,
+ * bch_journal_next() to open the first new jset; its replay then pushes
+ * the keys back into the btree and drops each jset's pin.
  *
  * After that, every btree insert passes its keys through bch_journal()
  * first. Keys gather in the open jset until a caller needs them on disk
  * (a flush, FUA, or a metadata commit point), the delayed flush fires, or
  * the jset is full; writing it is a closure (journal.io) that chains one
  * write after the other. When the ring of journal buckets or the pin ring
- * runs out, reclaim writes the btree nodes that pin the oldest jset so the
- * buckets behind it can be reused.
+ * runs out, reclaim has the btree write the nodes that pin the oldest jset
+ * (journal.flush_btree_fn, which the node cache installs), so the buckets
+ * behind it can be reused: this file knows pins, not nodes.
  *
- * Only what parses cleanly from disk is believed: a jset that fails its
- * checks ends the bucket it was in, and replay refuses a journal with holes.
+ * Only what parses cleanly from disk is believed: a jset that fails
+ * bch_jset_verify() ends the bucket it was in, and registration refuses a
+ * journal with holes. A jset about to be written passes
+ * bch_jset_verify_write() first.
+ *
+ * Lock order: journal.lock, then flush_write_lock; journal.lock is never
+ * held across I/O or a btree flush.
  */
 
 #define pr_fmt(fmt) "bcache: %s() " fmt, __func__

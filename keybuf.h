@@ -27,7 +27,7 @@ void bch_refill_keybuf(struct cache_set *c, struct keybuf *buf,
 bool bch_keybuf_check_overlapping(struct keybuf *buf, struct bkey *start,
 				  struct bkey *end);
 #if IS_ENABLED(CONFIG_KUNIT)
-/* The pieces of a refill, for tests/gc_test.c. */
+/* The pieces of a refill, for tests/kunit/gc_test.c. */
 int bch_keybuf_add(struct keybuf *buf, const struct bkey *k);
 void bch_keybuf_update_range(struct keybuf *buf);
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Helpers declared in util.h: for now the time statistics that sysfs shows
- * for btree sorts and similar periodic work.
+ * Helpers declared in util.h: the time statistics that sysfs shows for
+ * btree sorts and similar periodic work, bio mapping, the rate limiter,
+ * and human-readable sizes. They depend on nothing else of the driver.
  */
 #include "util.h"
 

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Small helpers shared by the btree-node code (bset.c, extents.c) that the
- * kernel does not already provide.
- *
- * For now that is only the latency bookkeeping behind the *_time sysfs
- * files: a struct time_stats records how long an operation took and how
- * often it runs, as exponentially weighted averages. Heaps come from
- * <linux/min_heap.h> and FIFOs from <linux/kfifo.h> wherever possible; this
- * header grows only when a helper is really needed by more than one file.
+ * Small helpers shared by several layers that the kernel does not already
+ * provide: the latency bookkeeping behind the *_time sysfs files (a
+ * struct time_stats records how long an operation took and how often it
+ * runs, as exponentially weighted averages), bucket rings, mapping a bio
+ * onto a buffer, the background rate limiter, and upstream's format of a
+ * size in sysfs. Heaps come from <linux/min_heap.h> and FIFOs from
+ * <linux/kfifo.h> wherever possible; this header grows only when a helper
+ * is really needed by more than one file.
  */
 #ifndef _BCACHE_UTIL_H
 #define _BCACHE_UTIL_H

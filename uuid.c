@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The uuid table of a cache set, and its I/O. super.c reads it when a set
+ * The uuid table of a cache set, and its I/O. recovery.c reads it when a set
  * starts (widening entries of the format before jset version 1, and
  * rewriting such a table once buckets can be allocated), attach and
  * detach claim and retire entries and write the table back through
