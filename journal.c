@@ -1015,6 +1015,8 @@ void bch_journal_next(struct journal *j)
  * Writing
  */
 
+static CLOSURE_CALLBACK(journal_write_start);
+
 static void journal_write_endio(struct bio *bio)
 {
 	struct journal_write *w = bio->bi_private;
@@ -1022,8 +1024,6 @@ static void journal_write_endio(struct bio *bio)
 	cache_set_err_on(bio->bi_status, w->c, "journal io error");
 	closure_put(&w->c->journal.io);
 }
-
-static CLOSURE_CALLBACK(journal_write_start);
 
 /* The write of the previous jset is on disk: wake who waited for it. */
 static CLOSURE_CALLBACK(journal_write_done)
@@ -1053,6 +1053,7 @@ static CLOSURE_CALLBACK(journal_write_idle)
 {
 	closure_type(c, struct cache_set, journal.io);
 
+	lockdep_assert_held(&c->journal.lock);
 	c->journal.io_in_flight = 0;
 	spin_unlock(&c->journal.lock);
 }
@@ -1303,11 +1304,16 @@ static void journal_delayed_flush(struct work_struct *work)
 		spin_unlock(&c->journal.lock);
 }
 
-atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
-		      struct closure *parent)
+/*
+ * Copy @u64s words of keys (none for a commit point) into the open jset.
+ * Returns the pin of that jset with a reference for the caller, or NULL
+ * if nothing is journaled (a set never synced, or shutting down).
+ */
+static __always_inline atomic_t *journal_add(struct cache_set *c,
+					     const u64 *keys, size_t u64s,
+					     struct closure *parent)
 {
 	struct journal *j = &c->journal;
-	size_t nkeys = bch_keylist_nkeys(keys);
 	struct journal_write *w;
 	atomic_t *pin;
 
@@ -1315,14 +1321,15 @@ atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
 		return NULL;
 	if (!CACHE_SYNC(&c->cache->sb))
 		return NULL;
-	if (WARN_ONCE(!journal_keys_ever_fit(c, nkeys),
-		      "bcache: %zu u64s of keys never fit a jset\n", nkeys))
+	if (WARN_ONCE(!journal_keys_ever_fit(c, u64s),
+		      "bcache: %zu u64s of keys never fit a jset\n", u64s))
 		return NULL;
 
-	w = journal_wait_for_room(c, nkeys);
-
-	memcpy(jset_bkey_last(w->data), keys->keys, bch_keylist_bytes(keys));
-	le32_add_cpu(&w->data->keys, nkeys);
+	w = journal_wait_for_room(c, u64s);
+	if (u64s) {
+		memcpy(jset_bkey_last(w->data), keys, u64s * sizeof(u64));
+		le32_add_cpu(&w->data->keys, u64s);
+	}
 
 	pin = &bch_ring_back(&j->pin);
 	atomic_inc(pin);
@@ -1342,14 +1349,18 @@ atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
 	return pin;
 }
 
+atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
+		      struct closure *parent)
+{
+	return journal_add(c, keys->keys_p, bch_keylist_nkeys(keys), parent);
+}
+
+/* A commit point: the header alone records root, uuids and prios. */
 void bch_journal_meta(struct cache_set *c, struct closure *cl)
 {
-	struct keylist none;
-	atomic_t *pin;
+	atomic_t *pin = journal_add(c, NULL, 0, cl);
 
-	bch_keylist_init(&none);
-
-	pin = bch_journal(c, &none, cl);
+	/* Nothing of the caller's lives in this jset: no pin to hold. */
 	if (pin)
 		atomic_dec(pin);
 }
