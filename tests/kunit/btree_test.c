@@ -10,7 +10,10 @@
  * out in a node buffer of the size its key gives, as a read would leave
  * it. It must pass as is; each case below then damages one thing and
  * expects the errno, the reason and the block that bch_btree_node_read_done()
- * would report. No cache set is built and nothing does I/O.
+ * would report. The check of a node's open set before it is written
+ * (bch_btree_node_verify_write()) must refuse the same sets for the same
+ * reasons, bar the version and checksum the write has yet to set. No cache
+ * set is built and nothing does I/O.
  */
 
 #include <kunit/test.h>
@@ -372,6 +375,232 @@ static void verify_fault(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, v.bad_block, f->bad_block);
 }
 
+/* ---- The open set, before it is written ---- */
+
+/*
+ * Each row makes a node's open set and says where in the node it starts;
+ * the write check must give the reason the read would give for that set,
+ * or accept it (why NULL).
+ */
+struct write_case {
+	const char	*desc;
+	struct bset	*(*prepare)(struct vec_node *n, unsigned int *block);
+	const char	*why;
+};
+
+static struct bset *write_first(struct vec_node *n, unsigned int *block)
+{
+	*block = 0;
+	return vec_set_at(n, 0);
+}
+
+static struct bset *write_second(struct vec_node *n, unsigned int *block)
+{
+	*block = 1;
+	return vec_append(n, 1, vec_set_at(n, 0)->seq);
+}
+
+static unsigned int last_block(struct vec_node *n)
+{
+	return n->geo.node_bytes / n->geo.block_bytes - 1;
+}
+
+/* Zero words past the copied key tile as empty keys, as at the node's end. */
+static struct bset *write_fills_node(struct vec_node *n, unsigned int *block)
+{
+	struct bset *i = vec_append(n, last_block(n), vec_set_at(n, 0)->seq);
+	unsigned int most = (n->geo.block_bytes - sizeof(*i)) / sizeof(u64);
+
+	*block = last_block(n);
+	if ((most - bset_u64s(i)) % 2)
+		SET_KEY_PTRS(bset_bkey_last(i), 1);
+	bset_set_u64s(i, most);
+	return i;
+}
+
+/* Nothing of it is sealed yet: any version, any csum. */
+static struct bset *write_unsealed(struct vec_node *n, unsigned int *block)
+{
+	struct bset *i = write_second(n, block);
+
+	i->version = cpu_to_le32(U32_MAX);
+	i->csum = cpu_to_le64(0xdeadbeefdeadbeefULL);
+	return i;
+}
+
+static struct bset *write_unsealed_first(struct vec_node *n,
+					 unsigned int *block)
+{
+	struct bset *i = write_first(n, block);
+
+	i->version = cpu_to_le32(BCACHE_BSET_VERSION + 1);
+	i->csum = 0;
+	return i;
+}
+
+/* A fresh node's first write: nothing in it yet. */
+static struct bset *write_empty_first(struct vec_node *n, unsigned int *block)
+{
+	struct bset *i = write_first(n, block);
+
+	bset_set_u64s(i, 0);
+	return i;
+}
+
+static struct bset *write_bad_magic(struct vec_node *n, unsigned int *block)
+{
+	struct bset *i = write_second(n, block);
+
+	i->magic ^= cpu_to_le64(1);
+	return i;
+}
+
+static struct bset *write_bad_magic_first(struct vec_node *n,
+					  unsigned int *block)
+{
+	struct bset *i = write_first(n, block);
+
+	i->magic = cpu_to_le64(BSET_MAGIC ^ 0x0123456789abcdefULL);
+	return i;
+}
+
+static struct bset *write_empty_second(struct vec_node *n,
+				       unsigned int *block)
+{
+	struct bset *i = write_second(n, block);
+
+	bset_set_u64s(i, 0);
+	return i;
+}
+
+/* A word more than the last block holds; the keys are never read. */
+static struct bset *write_past_node(struct vec_node *n, unsigned int *block)
+{
+	struct bset *i = write_fills_node(n, block);
+
+	bset_set_u64s(i, bset_u64s(i) + 1);
+	return i;
+}
+
+/* What the whole node would hold from block 0, but it starts at block 1. */
+static struct bset *write_past_node_late(struct vec_node *n,
+					 unsigned int *block)
+{
+	struct bset *i = write_second(n, block);
+
+	bset_set_u64s(i, (n->geo.node_bytes - sizeof(*i)) / sizeof(u64));
+	return i;
+}
+
+static struct bset *write_u64s_max(struct vec_node *n, unsigned int *block)
+{
+	struct bset *i = write_second(n, block);
+
+	bset_set_u64s(i, U32_MAX);
+	return i;
+}
+
+static void key_overruns(struct bset *i)
+{
+	struct bkey *k = bset_start(i), *last = k;
+
+	for (; k < bset_bkey_last(i); k = bkey_next(k))
+		last = k;
+	SET_KEY_PTRS(last, KEY_PTRS(last) + 1);
+}
+
+static struct bset *write_key_overruns(struct vec_node *n,
+				       unsigned int *block)
+{
+	struct bset *i = write_second(n, block);
+
+	key_overruns(i);
+	return i;
+}
+
+static struct bset *write_key_overruns_first(struct vec_node *n,
+					     unsigned int *block)
+{
+	struct bset *i = write_first(n, block);
+
+	key_overruns(i);
+	return i;
+}
+
+static const struct write_case write_cases[] = {
+	{ "first set", write_first, NULL },
+	{ "second set", write_second, NULL },
+	{ "set filling the node", write_fills_node, NULL },
+	{ "unsealed second set", write_unsealed, NULL },
+	{ "unsealed first set", write_unsealed_first, NULL },
+	{ "empty first set", write_empty_first, NULL },
+	{ "bad magic", write_bad_magic, "bad magic" },
+	{ "other cache set's magic", write_bad_magic_first, "bad magic" },
+	{ "empty second set", write_empty_second, "empty set" },
+	{ "a word past the node", write_past_node, "bad btree header" },
+	{ "node's words from block 1", write_past_node_late,
+	  "bad btree header" },
+	{ "u64s U32_MAX", write_u64s_max, "bad btree header" },
+	{ "key past set", write_key_overruns, "bad key length" },
+	{ "key past first set", write_key_overruns_first, "bad key length" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(write, write_cases, desc);
+
+static void verify_write_set(struct kunit *test)
+{
+	const struct write_case *c = test->param_value;
+	struct vec_node *n = vec_node_load(test);
+	const char *why = "unset";
+	unsigned int block;
+	struct bset *i = c->prepare(n, &block);
+
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify_write(&n->geo, i, block,
+							  &why),
+			c->why ? -EIO : 0);
+	if (c->why) {
+		KUNIT_ASSERT_NOT_NULL(test, why);
+		KUNIT_EXPECT_STREQ(test, why, c->why);
+	} else {
+		KUNIT_EXPECT_NULL(test, why);
+	}
+}
+
+/*
+ * The version and csum the write check lets through are what a read
+ * refuses: the write sets them after the check, so they are not the
+ * check's to judge.
+ */
+static void verify_write_before_seal(struct kunit *test)
+{
+	struct vec_node *n = vec_node_load(test);
+	struct bset *i = vec_append(n, 1, vec_set_at(n, 0)->seq);
+	struct bch_node_verdict v;
+	const char *why;
+
+	i->version = cpu_to_le32(BCACHE_BSET_VERSION + 1);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify_write(&n->geo, i, 1, &why),
+			0);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), -EIO);
+	KUNIT_EXPECT_STREQ(test, v.reason, "unsupported bset version");
+	KUNIT_EXPECT_EQ(test, v.bad_block, 1);
+
+	i->version = vec_set_at(n, 0)->version;
+	i->csum ^= cpu_to_le64(1);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify_write(&n->geo, i, 1, &why),
+			0);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), -EIO);
+	KUNIT_EXPECT_STREQ(test, v.reason, "bad checksum");
+
+	/* Sealed, the node reads back whole. */
+	vec_reseal(n, i);
+	KUNIT_EXPECT_EQ(test, bch_btree_node_verify(&n->geo, n->buf, n->bytes,
+						    &v), 0);
+	KUNIT_EXPECT_EQ(test, v.written, 2);
+}
+
 /* ---- Splitting ---- */
 
 /*
@@ -730,6 +959,8 @@ static struct kunit_case bcache_btree_cases[] = {
 	KUNIT_CASE(verify_version_zero),
 	KUNIT_CASE(verify_set_at_node_end),
 	KUNIT_CASE_PARAM(verify_fault, node_fault_gen_params),
+	KUNIT_CASE_PARAM(verify_write_set, write_gen_params),
+	KUNIT_CASE(verify_write_before_seal),
 	KUNIT_CASE_PARAM(split_pivot_cases, split_gen_params),
 	KUNIT_CASE(split_pivot_bounds),
 	KUNIT_CASE(split_needs_two_threshold),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of journal.c's pure logic, no device needed: the checks a
- * jset read from disk must pass, the seq arithmetic of the pin ring as
+ * jset read from disk must pass and those one about to be written must
+ * pass, the seq arithmetic of the pin ring as
  * bch_journal_next() and reclaim move it round, the search for the newest
  * journal bucket over synthetic rings (every rotation of several layouts),
  * and the ordering and hole detection of the replay list.
@@ -64,14 +65,14 @@ static int check(const struct jset *j, size_t have, size_t room)
 
 /* ---- jset verification ---- */
 
-static void jset_check_good(struct kunit *test)
+static void jset_verify_good(struct kunit *test)
 {
 	struct jset *j = make_jset(test, 7, 5, 3);
 
 	KUNIT_EXPECT_EQ(test, check(j, jset_bytes(j), 4096), 0);
 }
 
-static void jset_check_bad_magic(struct kunit *test)
+static void jset_verify_bad_magic(struct kunit *test)
 {
 	struct jset *j = make_jset(test, 7, 5, 3);
 
@@ -80,7 +81,7 @@ static void jset_check_bad_magic(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(j, jset_bytes(j), 4096), -ENODATA);
 }
 
-static void jset_check_bad_csum(struct kunit *test)
+static void jset_verify_bad_csum(struct kunit *test)
 {
 	struct jset *j = make_jset(test, 7, 5, 3);
 
@@ -89,7 +90,7 @@ static void jset_check_bad_csum(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(j, jset_bytes(j), 4096), -EBADMSG);
 }
 
-static void jset_check_oversize(struct kunit *test)
+static void jset_verify_oversize(struct kunit *test)
 {
 	struct jset *j = make_jset(test, 7, 5, 3);
 
@@ -102,14 +103,14 @@ static void jset_check_oversize(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(j, SIZE_MAX, SIZE_MAX), -EFBIG);
 }
 
-static void jset_check_partial(struct kunit *test)
+static void jset_verify_partial(struct kunit *test)
 {
 	struct jset *j = make_jset(test, 7, 5, 3);
 
 	KUNIT_EXPECT_EQ(test, check(j, jset_bytes(j) - 8, 4096), -EAGAIN);
 }
 
-static void jset_check_version(struct kunit *test)
+static void jset_verify_version(struct kunit *test)
 {
 	struct jset *j = make_jset(test, 7, 5, 3);
 
@@ -122,11 +123,149 @@ static void jset_check_version(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(j, jset_bytes(j), 4096), -EBADMSG);
 }
 
-static void jset_check_seqs(struct kunit *test)
+static void jset_verify_seqs(struct kunit *test)
 {
 	struct jset *j = make_jset(test, 7, 8, 0);
 
 	KUNIT_EXPECT_EQ(test, check(j, jset_bytes(j), 4096), -EUCLEAN);
+}
+
+/* ---- checks before a jset is written ---- */
+
+/*
+ * One defect of a sealed jset of three two-word keys (seq 7, last_seq 5),
+ * what the write check says of it in a bucket with @slack bytes to spare,
+ * and what the read check would say of the same bytes once on disk.
+ */
+struct jset_write_case {
+	const char	*desc;
+	void		(*damage)(struct jset *j);
+	int		slack;
+	int		err;
+	const char	*why;
+	int		read_err;
+};
+
+static void write_as_built(struct jset *j)
+{
+}
+
+static void write_bad_magic(struct jset *j)
+{
+	j->magic = cpu_to_le64(TEST_MAGIC ^ 1);
+}
+
+static void write_huge(struct jset *j)
+{
+	j->keys = cpu_to_le32(JSET_MAX_BYTES / sizeof(u64));
+}
+
+static void write_new_version(struct jset *j)
+{
+	j->version = cpu_to_le32(BCACHE_JSET_VERSION + 1);
+}
+
+static void write_last_seq_ahead(struct jset *j)
+{
+	j->last_seq = cpu_to_le64(jset_seq(j) + 1);
+}
+
+/* The last key claims a pointer the jset has no word for. */
+static void write_last_key_overruns(struct jset *j)
+{
+	SET_KEY_PTRS(bkey_idx(jset_start(j), le32_to_cpu(j->keys) - 2), 1);
+}
+
+/* The first key claims seven pointers: it alone is longer than all keys. */
+static void write_first_key_overruns(struct jset *j)
+{
+	SET_KEY_PTRS(jset_start(j), 7);
+}
+
+/*
+ * The first key a word longer than written: every key after it is read a
+ * word late, and the last of them runs a word past the end.
+ */
+static void write_first_key_longer(struct jset *j)
+{
+	SET_KEY_PTRS(jset_start(j), 1);
+}
+
+static const struct jset_write_case jset_write_cases[] = {
+	{ "well formed, bucket to spare", write_as_built, 64, 0, NULL, 0 },
+	{ "well formed, fills the bucket", write_as_built, 0, 0, NULL, 0 },
+	{ "bad magic", write_bad_magic, 64, -ENODATA, "bad magic", -ENODATA },
+	{ "a byte bigger than the bucket", write_as_built, -1, -EFBIG,
+	  "too big", -EFBIG },
+	{ "bigger than any jset", write_huge, 0, -EFBIG, "too big", -EFBIG },
+	{ "unknown version", write_new_version, 64, -EPROTO,
+	  "unknown version", -EPROTO },
+	{ "last_seq after seq", write_last_seq_ahead, 64, -EUCLEAN,
+	  "last_seq after seq", -EUCLEAN },
+	/* Reading checks no key: replay would stop at it, losing the rest. */
+	{ "last key overruns", write_last_key_overruns, 64, -EUCLEAN,
+	  "key overruns the jset", 0 },
+	{ "first key overruns", write_first_key_overruns, 64, -EUCLEAN,
+	  "key overruns the jset", 0 },
+	{ "keys shifted a word", write_first_key_longer, 64, -EUCLEAN,
+	  "key overruns the jset", 0 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(jset_write, jset_write_cases, desc);
+
+static void jset_verify_write_cases(struct kunit *test)
+{
+	const struct jset_write_case *c = test->param_value;
+	struct jset *j = make_jset(test, 7, 5, 3);
+	size_t built = jset_bytes(j), room;
+	const char *why = "unset";
+
+	c->damage(j);
+	/* Sealed again where the csum still lies within the buffer. */
+	if (jset_bytes(j) <= built)
+		reseal(j);
+	room = jset_bytes(j) + c->slack;
+
+	KUNIT_EXPECT_EQ(test, bch_jset_verify_write(j, TEST_MAGIC, room, &why),
+			c->err);
+	if (c->why) {
+		KUNIT_ASSERT_NOT_NULL(test, why);
+		KUNIT_EXPECT_STREQ(test, why, c->why);
+	} else {
+		KUNIT_EXPECT_NULL(test, why);
+	}
+
+	KUNIT_EXPECT_EQ(test, check(j, jset_bytes(j), room), c->read_err);
+}
+
+/*
+ * The write check runs on a jset whose csum was just computed: it must
+ * not refuse one for its csum, which only a read can find torn.
+ */
+static void jset_verify_write_ignores_csum(struct kunit *test)
+{
+	struct jset *j = make_jset(test, 7, 5, 3);
+	const char *why = "unset";
+
+	j->csum = cpu_to_le64(~jset_csum(j));
+	KUNIT_EXPECT_EQ(test, bch_jset_verify_write(j, TEST_MAGIC,
+						    jset_bytes(j), &why), 0);
+	KUNIT_EXPECT_NULL(test, why);
+	KUNIT_EXPECT_EQ(test, bch_jset_verify(j, TEST_MAGIC, jset_bytes(j),
+					      jset_bytes(j), &why), -EBADMSG);
+	KUNIT_ASSERT_NOT_NULL(test, why);
+	KUNIT_EXPECT_STREQ(test, why, "bad csum");
+}
+
+/* A jset of no keys (a flush with nothing journalled) may be written. */
+static void jset_verify_write_empty(struct kunit *test)
+{
+	struct jset *j = make_jset(test, 7, 7, 0);
+	const char *why = "unset";
+
+	KUNIT_EXPECT_EQ(test, bch_jset_verify_write(j, TEST_MAGIC,
+						    jset_bytes(j), &why), 0);
+	KUNIT_EXPECT_NULL(test, why);
 }
 
 /* ---- pin ring seq arithmetic ---- */
@@ -565,13 +704,16 @@ static void discard_waits_for_disk(struct kunit *test)
 }
 
 static struct kunit_case journal_test_cases[] = {
-	KUNIT_CASE(jset_check_good),
-	KUNIT_CASE(jset_check_bad_magic),
-	KUNIT_CASE(jset_check_bad_csum),
-	KUNIT_CASE(jset_check_oversize),
-	KUNIT_CASE(jset_check_partial),
-	KUNIT_CASE(jset_check_version),
-	KUNIT_CASE(jset_check_seqs),
+	KUNIT_CASE(jset_verify_good),
+	KUNIT_CASE(jset_verify_bad_magic),
+	KUNIT_CASE(jset_verify_bad_csum),
+	KUNIT_CASE(jset_verify_oversize),
+	KUNIT_CASE(jset_verify_partial),
+	KUNIT_CASE(jset_verify_version),
+	KUNIT_CASE(jset_verify_seqs),
+	KUNIT_CASE_PARAM(jset_verify_write_cases, jset_write_gen_params),
+	KUNIT_CASE(jset_verify_write_ignores_csum),
+	KUNIT_CASE(jset_verify_write_empty),
 	KUNIT_CASE(pin_seq_arithmetic),
 	KUNIT_CASE(pin_next_alternates_buffers),
 	KUNIT_CASE(list_orders_and_dedups),

@@ -9,7 +9,9 @@
  * tests pin struct layouts and key bytes against numbers worked out by hand
  * from the format, decode superblocks written by the real make-bcache
  * (tests/sb_vectors.h), and then corrupt those one field or one byte at a
- * time, expecting the reason string an admin would see in dmesg.
+ * time, expecting the reason string an admin would see in dmesg. The
+ * check a superblock in memory passes before it is written (bch_sb_verify())
+ * must accept what decoding accepts and name a defect as decoding would.
  */
 
 #include <kunit/test.h>
@@ -981,7 +983,7 @@ static void ondisk_sb_accepted(struct kunit *test)
 	KUNIT_ASSERT_EQ_MSG(test,
 			    sb_decode_on(sb, d, c->capacity, c->lbs, &reason),
 			    0, "%s", reason);
-	KUNIT_EXPECT_PTR_EQ(test, reason, no_reason);
+	KUNIT_EXPECT_NULL(test, reason);
 	if (c->bucket_size)
 		KUNIT_EXPECT_EQ(test, sb->bucket_size, c->bucket_size);
 }
@@ -1105,6 +1107,148 @@ static void ondisk_sb_encode_journal(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sb_decode_on(sb, d, 0, 0, &reason), 0);
 }
 
+/* The host form checks */
+
+static int sb_verify_on(const struct cache_sb *sb, sector_t capacity,
+			unsigned int lbs, const char **why)
+{
+	struct bch_sb_dev_info dev = {
+		.capacity = capacity ?: VEC_CAPACITY,
+		.logical_block_size = lbs ?: VEC_LBS,
+	};
+
+	*why = no_reason;
+	return bch_sb_verify(sb, &dev, why);
+}
+
+/* What decoding accepts, the check before a write accepts as it is. */
+static void ondisk_sb_verify_accepted(struct kunit *test)
+{
+	const struct sb_case *c = test->param_value;
+	struct cache_sb_disk *d = sb_load_case(test, c);
+	struct cache_sb *sb = sb_alloc(test);
+	const char *why;
+
+	KUNIT_ASSERT_EQ_MSG(test, sb_decode_on(sb, d, c->capacity, c->lbs, &why),
+			    0, "%s", why);
+	KUNIT_EXPECT_EQ_MSG(test, sb_verify_on(sb, c->capacity, c->lbs, &why),
+			    0, "%s", why);
+	KUNIT_EXPECT_NULL(test, why);
+}
+
+/*
+ * A defect the driver could put into a superblock in memory, and the same
+ * defect written on disk: the check before a write must name it as
+ * decoding would once it is read back.
+ */
+struct sb_host_case {
+	const char *name;
+	void (*mutate)(struct cache_sb *sb);
+	struct sb_case disk;	/* the vector, and the defect on disk */
+};
+
+static void host_no_uuid(struct cache_sb *sb)
+{
+	memset(sb->uuid, 0, sizeof(sb->uuid));
+}
+
+static void host_block_512(struct cache_sb *sb)
+{
+	sb->block_size = 1;
+}
+
+static void host_data_offset_15(struct cache_sb *sb)
+{
+	sb->data_offset = 15;
+}
+
+static void host_data_offset_0(struct cache_sb *sb)
+{
+	sb->data_offset = 0;
+}
+
+static void host_bucket_3(struct cache_sb *sb)
+{
+	sb->bucket_size = 3;
+}
+
+static void host_bucket_0(struct cache_sb *sb)
+{
+	sb->bucket_size = 0;
+}
+
+static void host_bucket_3_pages(struct cache_sb *sb)
+{
+	sb->bucket_size = 3 * PAGE_SECTORS_;
+}
+
+static void host_version_99(struct cache_sb *sb)
+{
+	sb->version = 99;
+}
+
+static const struct sb_host_case sb_host_cases[] = {
+	{ "bdev zero uuid", host_no_uuid,
+	  { .vec = sb_vec_bdev_v1, .edits = { SB_NO_UUID(uuid) },
+	    .reason = r_uuid } },
+	{ "cdev zero uuid", host_no_uuid,
+	  { .vec = sb_vec_cdev_v0, .edits = { SB_NO_UUID(uuid) },
+	    .reason = r_uuid } },
+	{ "bdev block 512 on 4Kn", host_block_512,
+	  { .vec = sb_vec_bdev_v1, .edits = { SB_LE16(block_size, 1) },
+	    .lbs = 4096, .reason = r_lbs } },
+	{ "cdev block 512 on 4Kn", host_block_512,
+	  { .vec = sb_vec_cdev_v0, .edits = { SB_LE16(block_size, 1) },
+	    .lbs = 4096, .reason = r_lbs } },
+	{ "bdev v4 data_offset 15", host_data_offset_15,
+	  { .vec = sb_vec_bdev_v4, .edits = { SB_LE64(data_offset, 15) },
+	    .reason = r_data_offset } },
+	{ "bdev v4 data_offset 0", host_data_offset_0,
+	  { .vec = sb_vec_bdev_v4, .edits = { SB_LE64(data_offset, 0) },
+	    .reason = r_data_offset } },
+	{ "cdev bucket size 3", host_bucket_3,
+	  { .vec = sb_vec_cdev_v0, .edits = { SB_LE16(bucket_size, 3) },
+	    .reason = r_bucket_pow2 } },
+	{ "cdev bucket size 0", host_bucket_0,
+	  { .vec = sb_vec_cdev_v0, .edits = { SB_LE16(bucket_size, 0) },
+	    .reason = r_bucket_pow2 } },
+	{ "cdev bucket size 3 pages", host_bucket_3_pages,
+	  { .vec = sb_vec_cdev_v0,
+	    .edits = { SB_LE16(bucket_size, 3 * PAGE_SECTORS_) },
+	    .reason = r_bucket_pow2 } },
+	{ "bdev version 99", host_version_99,
+	  { .vec = sb_vec_bdev_v1, .edits = { SB_LE64(version, 99) },
+	    .reason = r_version } },
+	{ "cdev version 99", host_version_99,
+	  { .vec = sb_vec_cdev_v0, .edits = { SB_LE64(version, 99) },
+	    .reason = r_version } },
+};
+
+KUNIT_ARRAY_PARAM_DESC(sb_host, sb_host_cases, name);
+
+static void ondisk_sb_verify_refused(struct kunit *test)
+{
+	const struct sb_host_case *c = test->param_value;
+	const struct sb_case *disk = &c->disk;
+	struct cache_sb_disk *d = sb_load(test, disk->vec);
+	struct cache_sb *sb = sb_alloc(test);
+	const char *why, *reason;
+
+	KUNIT_ASSERT_EQ_MSG(test, sb_decode_on(sb, d, disk->capacity, disk->lbs,
+					       &why), 0, "%s", why);
+	c->mutate(sb);
+	KUNIT_EXPECT_EQ(test, sb_verify_on(sb, disk->capacity, disk->lbs, &why),
+			-EINVAL);
+	KUNIT_ASSERT_NOT_NULL(test, why);
+	KUNIT_EXPECT_STREQ(test, why, disk->reason);
+
+	d = sb_load_case(test, disk);
+	KUNIT_EXPECT_EQ(test, sb_decode_on(sb, d, disk->capacity, disk->lbs,
+					   &reason), -EINVAL);
+	KUNIT_ASSERT_NOT_NULL(test, reason);
+	KUNIT_EXPECT_STREQ(test, reason, why);
+}
+
 static struct kunit_case ondisk_layout_cases[] = {
 	KUNIT_CASE_PARAM(ondisk_layout, layout_gen_params),
 	KUNIT_CASE(ondisk_crc64_check_value),
@@ -1134,6 +1278,8 @@ static struct kunit_case ondisk_sb_cases[] = {
 	KUNIT_CASE_PARAM(ondisk_sb_encode_identity, sb_accepted_gen_params),
 	KUNIT_CASE_PARAM(ondisk_sb_encode_round_trip, sb_vector_gen_params),
 	KUNIT_CASE(ondisk_sb_encode_journal),
+	KUNIT_CASE_PARAM(ondisk_sb_verify_accepted, sb_accepted_gen_params),
+	KUNIT_CASE_PARAM(ondisk_sb_verify_refused, sb_host_gen_params),
 	{}
 };
 
