@@ -5,24 +5,26 @@
 #                      [-d NDISKS] [-s SIZE] [-m ours|ref] [-x FILE]...
 #                      [-K DIR] SCENARIO...
 #
+# A SCENARIO is tests/vm/NAME.sh named NAME, or a job tools/jobs/NAME.sh
+# named jobs/NAME (scripts/initramfs.sh puts both under /tests/).
 # Prints each CHECK line and each KUnit summary line; the full console goes
 # to LOG. A scenario that never reaches its END marker (the kernel died or
 # hung past SECS) fails with the console's tail, and the guest is booted
 # again for the scenarios after it. Disks are sparse files that live for
 # the whole call, so a scenario may span boots by being named twice.
 # -m ref runs the scenarios against the kernel's own bcache.ko (the guest
-# exports BCMOD=ref; lib.sh's load_bcache picks the module by it).
+# exports BCMOD=ref; guest-lib.sh's load_bcache picks the module by it).
 # -x FILE (repeatable) puts FILE into /lib/modules/extra/ in the guest,
 # e.g. a benchmark module. VM_ACCEL, if set, replaces QEMU's accelerator
-# arguments (scripts/bench-bset.sh -i uses it for -icount); VM_APPEND is
-# added to the kernel command line (scripts/bench.sh -i: shorter runs).
+# arguments (tools/bench-bset.sh -i uses it for -icount); VM_APPEND is
+# added to the kernel command line (tools/bench.sh -i: shorter runs).
 # -K DIR keeps the disk images (DIR/diskN.img) after the call, for a look
-# at what the guest wrote (tests/jobs/capture-btree.sh).
+# at what the guest wrote (tools/jobs/capture-btree.sh).
 # A scenario that cuts the power on purpose (sysrq b) prints
 # "@@POWERCUT name" first: it then counts as run to its end, and the next
-# boot goes on with the scenarios after it (tests/cache_powercut.sh).
+# boot goes on with the scenarios after it (tests/vm/cache_powercut.sh).
 # "@@REBOOT name" is the same for a clean reboot, whose end vm.sh checks
-# (tests/cache_reboot.sh).
+# (tests/vm/cache_reboot.sh).
 . "$(dirname "$0")/lib.sh"
 
 flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours extras=()
@@ -116,10 +118,10 @@ count_ktap() {
 }
 
 # A scenario that reboots on purpose with devices registered prints
-# "@@REBOOT name" (tests/lib.sh clean_reboot): the rest of the console must
-# show bcache's reboot notifier stopping every device, no splat, and the
-# guest going down by itself.
-splat_re=$(sed -n "s/^SPLAT='\(.*\)'$/\1/p" "$REPO/tests/lib.sh")
+# "@@REBOOT name" (clean_reboot in tests/guest/guest-lib.sh): the rest of
+# the console must show bcache's reboot notifier stopping every device, no
+# splat, and the guest going down by itself.
+splat_re=$(sed -n "s/^SPLAT='\(.*\)'$/\1/p" "$REPO/tests/guest/guest-lib.sh")
 check_reboot() {
 	local name=$1 rest
 	rest=$(tr -d '\r' < "$2" | sed -n "\\#@@REBOOT $name\$#,\$p")

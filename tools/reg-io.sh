@@ -1,10 +1,10 @@
 #!/bin/bash
 # Diagnosis (not a test): list every request a registration sends to the
 # disks, ours against the kernel's bcache on the same full set, from QEMU's
-# own trace of the virtio-blk requests (tests/jobs/reg-io.sh brackets each
+# own trace of the virtio-blk requests (tools/jobs/reg-io-guest.sh brackets each
 # registration with a read of vdc at a marker sector).
-# usage: scripts/reg-io.sh
-. "$(dirname "$0")/lib.sh"
+# usage: tools/reg-io.sh
+. "$(dirname "$0")/../scripts/lib.sh"
 bash "$REPO/scripts/deps.sh"
 "$REPO/scripts/kernel.sh" perf > /dev/null
 ko=$("$REPO/scripts/module.sh" perf "$BCACHE_CACHE/module-perf" \
@@ -15,7 +15,7 @@ trap 'rm -f "$trace" "$logf"' EXIT
 # drivers', not the host's.
 VM_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off \
 -trace virtio_blk_handle_read -trace virtio_blk_handle_write -D $trace" \
-	"$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 1800 jobs/reg-io
+	"$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 1800 jobs/reg-io-guest
 grep -a '^REGIO' "$logf" | tr -d '\r'
 # Devices by what they first did: vdc is read at the first marker, the
 # cache (on vdb) is read at its journal's first bucket.

@@ -3,7 +3,7 @@
  * Microbenchmark of the btree node key sets (a benchmark, not a test, and
  * never part of bcache.ko).
  *
- * scripts/bench-bset.sh builds this file twice against the perf kernel:
+ * tools/bench-bset.sh builds this file twice against the perf kernel:
  * with our bset.c into bsetbench_ours.ko, and with -DBENCH_UPSTREAM
  * against the kernel's own drivers/md/bcache/bset.c (copied into the
  * cache folder at build time, its symbols renamed) into bsetbench_ref.ko.

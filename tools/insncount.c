@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A QEMU TCG plugin for scripts/insn-profile.sh: counts the guest
+ * A QEMU TCG plugin for tools/insn-profile.sh: counts the guest
  * instructions executed, per address at which a translation block starts.
  * Under TCG a block ends at every jump, so the counts of the blocks inside
  * a function add up to the instructions executed in it, exactly (not

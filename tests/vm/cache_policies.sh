@@ -11,7 +11,7 @@
 #
 # Back in CI since journal discards wait for the jset that frees the
 # bucket: before that, one restart in two failed with "journal entries
-# 897-905 missing!" (see tests/cache_discard.sh).
+# 897-905 missing!" (see cache_discard.sh).
 wipe /dev/vdb
 wipe /dev/vda
 check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_pcache /dev/vdb 32

@@ -1,5 +1,5 @@
 # Benchmark (not a test): the bset microbenchmark modules that
-# scripts/bench-bset.sh puts into /lib/modules/extra/, loaded in turn
+# tools/bench-bset.sh puts into /lib/modules/extra/, loaded in turn
 # (ours and the kernel's bset.c) round after round, so both see about the
 # same background load. Each load logs one BSETBENCH line per node size; they
 # are copied to the console for the host. bench-bset.conf (from the host)

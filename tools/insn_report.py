@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Guest instructions per function and phase, from scripts/insncount.c.
+"""Guest instructions per function and phase, from tools/insncount.c.
 
 usage: insn_report.py watch CONSOLE TRIGGER PHASES
     Follows the guest's console while the VM runs. At each "PROFILE <phase>"

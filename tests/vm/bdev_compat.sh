@@ -2,7 +2,6 @@
 # device set up and written under the reference bcache.ko registers under
 # ours with the same data, label and cache mode, and what ours writes reads
 # back under the reference. Always uses both modules, whatever $BCMOD says.
-# Issue #3, sections 4-5.
 DEV=/dev/vda
 wipe $DEV
 make-bcache -B $DEV > /dev/null

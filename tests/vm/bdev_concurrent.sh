@@ -1,7 +1,7 @@
 # Two registrations of the same backing device racing each other: exactly
 # one wins, the other gets an error, and exactly one bcacheN exists. Ten
 # rounds, stopping the device between them.
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 DEV=/dev/vda
 wipe $DEV
 make-bcache -B $DEV > /dev/null

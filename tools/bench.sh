@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmarks (never part of the tests): the perf kernel (no debug options),
 # fio in the guest, ours against the kernel's own bcache in the same boot.
-# usage: scripts/bench.sh [-i] [JOB]   (default: bench-bdev)
+# usage: tools/bench.sh [-i] [JOB]   (default: bench-bdev)
 # BENCH_ROUNDS=N: rounds under -i (1); BENCH_APPEND: more of the job's
 # settings for the kernel command line under -i (bench_seq_ramp=1).
 #
@@ -14,11 +14,12 @@
 # microseconds for a host disk costs up to a tick (4 ms) of guest time.
 # So the backing device is null_blk behind the superblock's first MiB
 # and the cache device a RAM disk (bench_null=1, see bench_backing() and
-# bench_cache_disk() in tests/lib.sh): no request waits for the host.
+# bench_cache_disk() in tests/guest/guest-lib.sh): no request waits for
+# the host.
 # With vdb as the cache, the hit and write results of two runs differed
 # by up to a factor of six. The raw hit result then reads a RAM disk: the
 # hits/raw ratio comes from the wall-clock runs, on vdb.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 if [ "${1:-}" = -i ]; then
 	export VM_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off"
 	raw_suffix=-icount

@@ -1,7 +1,7 @@
 # Registering a backing device with no cache: /dev/bcacheN appears, maps
 # its sectors onto the backing device after data_offset, refuses a second
 # registration, and stops cleanly, leaving the data where it was.
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 DEV=/dev/vda
 wipe $DEV
 check "make-bcache -B $DEV" make-bcache -B $DEV

@@ -1,7 +1,7 @@
 # Profile (not a test): the cache set of bench-cache under ours and under
 # the kernel's bcache, with phases named on the console for
-# scripts/profile.sh, which samples the vCPUs meanwhile.
-# PROFILE_IOS=N (scripts/insn-profile.sh): each 4 KiB phase is N requests
+# tools/profile.sh, which samples the vCPUs meanwhile.
+# PROFILE_IOS=N (tools/insn-profile.sh): each 4 KiB phase is N requests
 # rather than PROFILE_RUNTIME seconds, so counts compare per request.
 RUNTIME=${PROFILE_RUNTIME:-20}
 MB=${PROFILE_MB:-256}

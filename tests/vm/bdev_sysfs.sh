@@ -2,7 +2,7 @@
 # names, the exact strings they print, what they accept and refuse, and
 # that label and cache_mode persist in the superblock.
 # The expected strings were recorded from the kernel's own bcache.ko (6.12).
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 DEV=/dev/vda
 A=/sys/block/bcache0/bcache
 wipe $DEV

@@ -2,7 +2,7 @@
 # either refuses to go while they exist (then they are stopped and it goes)
 # or stops them itself. Either way no splat, both disks are released, and
 # their data is intact after reloading and registering them again.
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 for d in vda vdb; do
 	wipe /dev/$d
 	make-bcache -B /dev/$d > /dev/null

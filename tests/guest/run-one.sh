@@ -2,7 +2,7 @@
 # Runs one scenario script in a subshell, then the checks every scenario
 # gets: the kernel log stays free of splats and leaks, and the kernel log
 # is copied to the console (prefixed) for the host's log.
-. /tests/lib.sh
+. /guest/guest-lib.sh
 name=$1
 SCENARIO=$name
 export SCENARIO

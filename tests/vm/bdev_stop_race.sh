@@ -4,7 +4,7 @@
 # then rounds where the label write runs in the background while stop goes
 # in. KASAN and the splat check after the scenario catch a use after free;
 # the checks here catch a lost label or a device that does not come back.
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 DEV=/dev/vda
 wipe $DEV
 make-bcache -B $DEV > /dev/null

@@ -4,7 +4,7 @@
 # Upstream (6.12) logs the reason with pr_info and an empty path (it frees
 # the path before printing); ours must log at error level and name the
 # device, so those two checks are skipped under ref.
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 DEV=/dev/vda
 check "module loads" load_bcache
 

@@ -1,7 +1,7 @@
 # Diagnosis (not a test): every request a registration (the cache, then
 # the backing device) sends to the disks, ours against the kernel's
 # bcache, on the same full set.
-# Run by scripts/reg-io.sh, which has QEMU trace the virtio-blk requests:
+# Run by tools/reg-io.sh, which has QEMU trace the virtio-blk requests:
 # a one-sector direct read of vdc at sector MARK brackets each
 # registration, so the host's trace can be cut at those reads.
 marker() { dd if=/dev/vdc of=/dev/null bs=512 skip="$(( $1 * 8 ))" count=1 iflag=direct 2>/dev/null; }

@@ -1,5 +1,5 @@
-"""Function names for guest addresses, for scripts/sample.py and
-scripts/insn_report.py: the kernel's from its System.map, a module's from
+"""Function names for guest addresses, for tools/sample.py and
+tools/insn_report.py: the kernel's from its System.map, a module's from
 the .text symbols of its .ko and the address the guest loaded .text at
 (the jobs print it as "PROFILE-TEXT <name> <address>")."""
 import bisect

@@ -2,23 +2,23 @@
 # bset microbenchmark (never part of the tests): lookups/s and inserts/s on
 # a full btree node, our bset.c against the kernel's, on the perf kernel.
 #
-# tests/bench/bset_bench.c is built twice, each time in a scratch folder
+# tools/kmod/bset_bench.c is built twice, each time in a scratch folder
 # under $BCACHE_CACHE/bench-bset/ and never into bcache.ko:
 #   ours/  bsetbench_ours.ko: the bench with our bset.c and util.c
 #   ref/   bsetbench_ref.ko:  the bench with -DBENCH_UPSTREAM and the
 #          kernel's bset.c and util.c, copied from the kernel source in the
 #          cache folder (never into the repo); its symbols are renamed to
 #          ref_* so the two modules never define the same names.
-# The guest job (tests/jobs/bench-bset.sh) loads them in turn for a few
+# The guest job (tools/jobs/bench-bset-guest.sh) loads them in turn for a few
 # rounds; the host takes the best round of each and prints the ratios.
 #
 # The default is wall-clock time under QEMU TCG, which is as noisy as the
 # host is busy. -i runs QEMU with -icount shift=0 instead: the guest clock
 # then advances one nanosecond per guest instruction, so "ops/s" become
 # 1e9 / (guest instructions per op), deterministic from run to run.
-# usage: scripts/bench-bset.sh [-i] [ROUNDS [MIN_MS]]   (default 5 rounds
+# usage: tools/bench-bset.sh [-i] [ROUNDS [MIN_MS]]   (default 5 rounds
 #        of 1000 ms per measurement; BENCH_LOG=FILE keeps the guest console)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 clock="wall-clock time, QEMU TCG"
 if [ "${1:-}" = -i ]; then
@@ -36,14 +36,14 @@ top=$BCACHE_CACHE/bench-bset
 # stage_module DIR NAME SRCDIR: the bench plus bset/util from SRCDIR.
 stage_module() {
 	local dir=$1 name=$2 from=$3 f
-	mkdir -p "$dir/tests/bench"
+	mkdir -p "$dir/tools/kmod"
 	for f in bset.c bset.h util.c util.h bcache_ondisk.h; do
 		cp "$from/$f" "$dir/$f"
 	done
-	cp "$REPO/tests/bench/bset_bench.c" "$dir/tests/bench/"
+	cp "$REPO/tools/kmod/bset_bench.c" "$dir/tools/kmod/"
 	cat > "$dir/Kbuild" <<-EOF
 		obj-m := $name.o
-		$name-y := tests/bench/bset_bench.o bset.o util.o
+		$name-y := tools/kmod/bset_bench.o bset.o util.o
 	EOF
 }
 
@@ -80,7 +80,7 @@ logf=${BENCH_LOG:-$(mktemp)}
 [ -n "${BENCH_LOG:-}" ] || trap 'rm -f "$logf"' EXIT
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 1800 -d 0 \
 	-x "$top/ours/bsetbench_ours.ko" -x "$top/ref/bsetbench_ref.ko" \
-	-x "$top/bench-bset.conf" jobs/bench-bset >&2
+	-x "$top/bench-bset.conf" jobs/bench-bset-guest >&2
 
 results=$(grep -a '^BSETBENCH ' "$logf" | tr -d '\r')
 [ -n "$results" ] || die "no BSETBENCH lines in the guest log"

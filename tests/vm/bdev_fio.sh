@@ -1,7 +1,7 @@
 # Data integrity of I/O through a backing device with no cache, checked by
 # fio's own verification: random 4 KiB writes, mixed sizes from 512 B to
 # 128 KiB, flush and FUA (fsync, O_SYNC), and discard.
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 DEV=/dev/vda
 BC=/dev/bcache0
 wipe $DEV

@@ -30,7 +30,7 @@ for f in bucket_size block_size btree_cache_size cache_available_percent \
 	check "the set has $f" test -e "$SET/$f"
 done
 # Every name, as the kernel's bcache.ko (6.12) lists them for a set with
-# one cache and one backing device (recorded with jobs/sysfs-diff).
+# one cache and one backing device (recorded with tools/jobs/sysfs-diff.sh).
 names() { ls "$1" | tr '\n' ' '; }
 check_eq "the set's attributes are upstream's" \
 	"average_key_size bdev0 block_size btree_cache_size bucket_size cache0 cache_available_percent clear_stats congested congested_read_threshold_us congested_write_threshold_us errors flash_vol_create internal io_error_halflife io_error_limit journal_delay_ms root_usage_percent stats_day stats_five_minute stats_hour stats_total stop synchronous tree_depth unregister " \

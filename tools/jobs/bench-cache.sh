@@ -4,7 +4,7 @@
 # bench_backing()). Prints "BENCH <who>
 # <metric> <value>"; metrics ending in _ms or _kb are better when lower,
 # the rest are IOPS or MB/s.
-# scripts/bench.sh -i asks for fewer and shorter runs on the command line.
+# tools/bench.sh -i asks for fewer and shorter runs on the command line.
 cmdline_arg() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" /proc/cmdline; }
 RUNTIME=$(cmdline_arg bench_runtime)
 RUNTIME=${RUNTIME:-15}
@@ -111,7 +111,7 @@ clock_ns() {
 	done < /proc/timer_list
 }
 
-# Load ours or the kernel's bcache, and tell scripts/profile.sh (if it
+# Load ours or the kernel's bcache, and tell tools/profile.sh (if it
 # samples this run) where its code is.
 load_who() {
 	if [ "$who" = ours ]; then load_ours; else load_ref; fi
@@ -121,7 +121,7 @@ load_who() {
 # Time one registration of the set on disk by $who from scratch (module
 # reloaded, page cache dropped), its cache and backing writes together,
 # and the slab and vmalloc memory the registered set then holds. ("reg",
-# not "n" or "i": lib.sh's helpers use those.)
+# not "n" or "i": guest-lib.sh's helpers use those.)
 register_once() {
 	local reg=$1 t0 t1 before ios
 	unload_bcache
@@ -216,7 +216,7 @@ bench_one() {	# bench_one ours|ref
 	FIO_EXTRA=$(fio_hugebuf)
 	RAMP=$SEQ_RAMP
 	tree0="$(tree_state "$set")"
-	# Marks for scripts/profile.sh, or a QEMU plugin's counts, per phase.
+	# Marks for tools/profile.sh, or a QEMU plugin's counts, per phase.
 	echo "PROFILE $who seqread-1m"
 	bench_io $who seqread_1m fio_run /dev/bcache0 read 1M "$(bench_seq_size)" 256M
 	echo "PROFILE idle"

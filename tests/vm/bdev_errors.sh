@@ -2,7 +2,7 @@
 # bcacheN, are counted, and the device still stops cleanly. The backing
 # device is a dm-linear map over vdc whose table is swapped for dm-error
 # while bcache holds it.
-# Issue #3, sections 4-5. Runs against $BCMOD (ours or ref).
+# Runs against $BCMOD (ours or ref).
 wipe /dev/vdc
 SECTORS=$(blockdev --getsz /dev/vdc)
 check "dm-linear 'bk' over vdc" \
