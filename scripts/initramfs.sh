@@ -5,7 +5,7 @@
 # /lib/modules/extra/, e.g. benchmark modules).
 # In the guest: /init (tests/guest/guest-init), /guest/ (guest-lib.sh,
 # run-one.sh), /tests/NAME.sh (the scenarios, tests/vm/) and
-# /tools/jobs/NAME.sh (tools/jobs/): a name given to vm.sh is a path
+# /tests/jobs/NAME.sh (tools/jobs/): a name given to vm.sh is a path
 # under /tests/ without .sh.
 # usage: scripts/initramfs.sh FLAVOR OUR_KO OUT.cpio [EXTRA...]
 . "$(dirname "$0")/lib.sh"
@@ -45,8 +45,8 @@ for f in "$@"; do
 done
 cp "$REPO"/tests/guest/guest-lib.sh "$REPO"/tests/guest/run-one.sh "$stage/guest/"
 cp "$REPO"/tests/vm/*.sh "$stage/tests/"
-cp "$REPO"/tools/jobs/*.sh "$stage/tools/jobs/"
+cp "$REPO"/tools/jobs/*.sh "$stage/tests/jobs/"
 cp "$REPO/tests/guest/guest-init" "$stage/init"
-chmod +x "$stage/init" "$stage"/guest/*.sh "$stage"/tests/*.sh "$stage"/tools/jobs/*.sh
+chmod +x "$stage/init" "$stage"/guest/*.sh "$stage"/tests/*.sh "$stage"/tests/jobs/*.sh
 
 (cd "$stage" && find . | cpio -o -H newc --quiet) > "$out"
