@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build our module with its KUnit suites, boot the debug kernel, load it, and
 # print the KTAP output of every bcache suite.
-# usage: scripts/run-kunit.sh [OUR_KO]
+# usage: scripts/kunit-vm.sh [OUR_KO]
 . "$(dirname "$0")/lib.sh"
 ko=${1:-$("$REPO/scripts/module.sh" debug "$BCACHE_CACHE/module-kunit-$$")}
 log=$(mktemp)

@@ -301,7 +301,7 @@ bench_backing_disk() {
 	if [ "$(bench_backing)" = /dev/vda ]; then echo vda; else echo nullb0; fi
 }
 
-# The set of the benchmark jobs (tests/jobs/): a 512 MiB cache (dm-linear
+# The set of the benchmark jobs (tools/jobs/): a 512 MiB cache (dm-linear
 # "cache512" on bench_cache_disk()) with 512 KiB buckets in front of
 # bench_backing(), made afresh.
 bench_set_make() {
