@@ -3,8 +3,10 @@
 # the range from the cache at once; a read of the same range that misses
 # meanwhile reads the backing device before the write has landed. If that
 # read then inserts what it read, the cache keeps the old data for good.
-# The backing device sits behind dm-delay (writes take 3 s, reads none) so
-# that the window is wide and every round hits it.
+# The backing device sits behind dm-delay (writes take 10 s, reads none) so
+# that the window is wide and every round hits it: the checks made inside
+# it take seconds of guest time under TCG when the host is busy (and the
+# guest's clock runs fast there).
 # The kernel's bcache (6.12.117) caches the old data: under ref the checks
 # "... reads the new data" fail by design. Runs against $BCMOD.
 C=/dev/vdb
@@ -13,8 +15,8 @@ SLOW=/dev/mapper/bc_slow
 wipe $C
 wipe $RAW
 SECTORS=$(blockdev --getsz $RAW)
-check "dm-delay over vda (writes 3 s late)" dm_create bc_slow \
-	"0 $SECTORS delay $RAW 0 0 $RAW 0 3000"
+check "dm-delay over vda (writes 10 s late)" dm_create bc_slow \
+	"0 $SECTORS delay $RAW 0 0 $RAW 0 10000"
 DM=$(dm_kname bc_slow)
 check "make-bcache -C vdb -B dm-delay" make-bcache -C $C -B $SLOW
 # The old data goes straight to vda (at bcache0's MiB 8, 16 and 24), so
@@ -68,7 +70,7 @@ for m in $ROUNDS; do
 	case $RACED in
 	"$OLD") echo "### round $m: the racing read saw the old data" ;;
 	"$NEW") echo "### round $m: the racing read saw the new data" ;;
-	# dm-delay holds each piece of the write 3 s from its own arrival:
+	# dm-delay holds each piece of the write 10 s from its own arrival:
 	# a read slower than that (TCG, debug kernel under load) overlaps
 	# the pieces landing, and may then see either data per block.
 	*) dd if=$RAW of=/tmp/new$m bs=512 skip=$((m * 2048 + 16)) count=2048 2>/dev/null
