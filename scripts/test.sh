@@ -137,7 +137,10 @@ if [ -f "$mod/bcache.ko" ]; then
 		# shellcheck disable=SC2206 # a list of scenario names
 		these=(${group[$g]} "${lasts[@]}")
 		log "VM $((g + 1)): ${these[*]}"
-		"$REPO/scripts/vm.sh" -c "${TEST_VM_CPUS:-2}" -k "$mod/bcache.ko" \
+		# Guests side by side share the CPUs: a scenario's time limit
+		# (vm.sh's default 600 s) grows with their number.
+		"$REPO/scripts/vm.sh" -c "${TEST_VM_CPUS:-2}" -t $((600 * nvms)) \
+			-k "$mod/bcache.ko" \
 			-l "$BCACHE_CACHE/console-test-$(basename "$REPO")-$((g + 1)).log" "${these[@]}" \
 			> "$vmdir/vm$g.out" 2>&1 &
 		vm_pids+=($!)

@@ -88,14 +88,17 @@ stamp_marks() {
 }
 
 # One boot: runs the given scenarios; returns when the guest is gone.
+# QEMU appends to the console file, so that a @@TIMEOUT line written
+# there is not overwritten by what QEMU prints after it.
 boot() {
 	local job=$1 boot_no=$2 out=$3 pid last now begun
+	: > "$out"
 	# shellcheck disable=SC2086 # VM_ACCEL is a list of arguments
 	qemu-system-x86_64 ${VM_ACCEL:--accel tcg,thread=multi} -cpu max -smp "$cpus" -m 1536 \
 		-nographic -no-reboot -kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$work/initrd.cpio" "${disks[@]}" \
 		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no bcmod=$bcmod ${VM_APPEND:-}" \
-		< /dev/null > "$out" 2>&1 &
+		< /dev/null >> "$out" 2>&1 &
 	pid=$!
 	: > "$out.marks"
 	last=$(date +%s) begun=$(grep -c '^@@BEGIN' "$out" || true)
