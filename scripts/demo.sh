@@ -8,8 +8,8 @@ bash "$REPO/scripts/deps.sh"
 ko=$("$REPO/scripts/module.sh" debug)
 logf=$(mktemp)
 trap 'rm -f "$logf"' EXIT
-"$REPO/scripts/vm.sh" -k "$ko" -l "$logf" jobs/demo > /dev/null
+"$REPO/scripts/vm.sh" -k "$ko" -l "$logf" jobs/demo-guest > /dev/null
 # The guest's own output, without the kernel log the harness appends.
-sed -n '/@@BEGIN jobs\/demo/,/@@END jobs\/demo/p' "$logf" |
+sed -n '/@@BEGIN jobs\/demo-guest$/,/@@END jobs\/demo-guest$/p' "$logf" |
 	grep -avE '^K: |^@@|CHECK ok' | sed 's/\r$//'
-grep -aq '@@END jobs/demo' "$logf" || { echo "demo did not finish; console tail:"; tail -n 30 "$logf"; exit 1; }
+grep -aq '@@END jobs/demo-guest' "$logf" || { echo "demo did not finish; console tail:"; tail -n 30 "$logf"; exit 1; }

@@ -1,8 +1,12 @@
 #!/bin/bash
 # Pack the guest's initramfs: busybox, bcache-tools, fio, dmsetup (each with
 # its shared libraries), our module and the kernel's own bcache.ko (the
-# reference), the scenario scripts from tests/, and any EXTRA files (into
+# reference), the guest harness and what it runs, and any EXTRA files (into
 # /lib/modules/extra/, e.g. benchmark modules).
+# In the guest: /init (tests/guest/guest-init), /guest/ (guest-lib.sh,
+# run-one.sh), /tests/NAME.sh (the scenarios, tests/vm/) and
+# /tests/jobs/NAME.sh (tools/jobs/): a name given to vm.sh is a path
+# under /tests/ without .sh.
 # usage: scripts/initramfs.sh FLAVOR OUR_KO OUT.cpio [EXTRA...]
 . "$(dirname "$0")/lib.sh"
 
@@ -12,7 +16,7 @@ kbuild=$(kernel_build_dir "$flavor")
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
-mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,run,mnt,lib/modules/ours,lib/modules/ref,lib/modules/extra,tests}
+mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,run,mnt,lib/modules/ours,lib/modules/ref,lib/modules/extra,guest,tests/jobs}
 cp /bin/busybox "$stage/bin/busybox"
 
 # A binary and every library the dynamic loader would map for it.
@@ -31,18 +35,18 @@ for b in /usr/sbin/make-bcache /usr/sbin/bcache-super-show \
 	add_binary "$b"
 done
 
-# sbedit: the scenarios' superblock editor (tests/tools/sbedit.c).
-gcc -O2 -Wall -static -o "$stage/bin/sbedit" "$REPO/tests/tools/sbedit.c"
+# sbedit: the scenarios' superblock editor.
+gcc -O2 -Wall -static -o "$stage/bin/sbedit" "$REPO/tests/guest/sbedit.c"
 
 cp "$ours" "$stage/lib/modules/ours/bcache.ko"
 cp "$kbuild/drivers/md/bcache/bcache.ko" "$stage/lib/modules/ref/bcache.ko"
 for f in "$@"; do
 	cp "$f" "$stage/lib/modules/extra/"
 done
-cp "$REPO"/tests/*.sh "$stage/tests/"
-cp -r "$REPO/tests/jobs" "$stage/tests/"
-cp -r "$REPO/tests/vectors" "$stage/tests/" 2>/dev/null || true
-cp "$REPO/tests/guest-init" "$stage/init"
-chmod +x "$stage/init" "$stage"/tests/*.sh
+cp "$REPO"/tests/guest/guest-lib.sh "$REPO"/tests/guest/run-one.sh "$stage/guest/"
+cp "$REPO"/tests/vm/*.sh "$stage/tests/"
+cp "$REPO"/tools/jobs/*.sh "$stage/tests/jobs/"
+cp "$REPO/tests/guest/guest-init" "$stage/init"
+chmod +x "$stage/init" "$stage"/guest/*.sh "$stage"/tests/*.sh "$stage"/tests/jobs/*.sh
 
 (cd "$stage" && find . | cpio -o -H newc --quiet) > "$out"

@@ -27,15 +27,22 @@ kernel_build_dir() {
 	echo "$BCACHE_CACHE/build-$flavor-$(kernel_version)-$key"
 }
 
+# The files of the driver, relative to the repository (tracked and new,
+# unignored): its sources, kbuild files and KUnit suites at the top and
+# in tests/kunit/; never tools/ or the guest's user-space helpers.
+driver_files() {
+	(cd "$REPO" && git ls-files -co --exclude-standard -- \
+		':(top,glob)*.[ch]' ':(top,glob)tests/kunit/*.[ch]' \
+		Makefile Kconfig .kunitconfig)
+}
+
 # Put our driver files in place of drivers/md/bcache/ in a kernel tree.
 copy_ours_into_tree() {
 	local tree=$1 dst
 	dst=$tree/drivers/md/bcache
 	rm -rf "$dst"
 	mkdir -p "$dst"
-	(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' \
-		Makefile Kconfig .kunitconfig) |
-		rsync -a --files-from=- "$REPO/" "$dst/"
+	driver_files | rsync -a --files-from=- "$REPO/" "$dst/"
 }
 
 # Host-side check lines, in the guest's format.

@@ -13,11 +13,11 @@ out=${2:-$BCACHE_CACHE/module-$flavor}
 shift $(( $# < 2 ? $# : 2 ))
 
 mkdir -p "$out"
-# Mirror the tracked (and new, unignored) sources; drop stale ones.
-(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' Makefile Kconfig) |
-	rsync -a --delete-missing-args --files-from=- "$REPO/" "$out/"
+# Mirror the driver's files; drop sources that are no longer among them.
+files=$(driver_files)
+rsync -a --delete-missing-args --files-from=- "$REPO/" "$out/" <<< "$files"
 find "$out" -name '*.[ch]' | while read -r f; do
-	[ -e "$REPO/${f#"$out"/}" ] || rm -f "$f"
+	grep -qxF "${f#"$out"/}" <<< "$files" || rm -f "$f"
 done
 
 make -s -C "$kbuild" M="$out" CONFIG_BCACHE=m CONFIG_BCACHE_KUNIT_TEST=y \

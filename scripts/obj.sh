@@ -11,7 +11,6 @@ kbuild=$(kernel_build_dir debug)
 [ -f "$kbuild/.built" ] || kbuild=$("$REPO/scripts/kernel.sh" debug)
 out=$(mktemp -d /tmp/bcache-obj.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' Makefile Kconfig) |
-	rsync -a --files-from=- "$REPO/" "$out/"
+driver_files | rsync -a --files-from=- "$REPO/" "$out/"
 make -s -C "$kbuild" M="$out" CONFIG_BCACHE=m CONFIG_BCACHE_KUNIT_TEST=y \
 	CONFIG_BCACHE_DEBUG=y W=1 $sparse "$@"

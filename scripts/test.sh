@@ -2,30 +2,63 @@
 # The whole test suite: installs what it needs, builds the debug kernel
 # (cached), builds our module out of tree and in tree, runs the static
 # checks, the kernel's kunit.py on the in-tree copy, and every VM scenario.
-# Ends with one line "N passed, N failed"; exits non-zero on any failure.
+# Ends with a table of how long each step took, then one line
+# "N passed, N failed"; exits non-zero on any failure.
 # One failing step does not stop the others.
 #
-# usage: scripts/test.sh [SCENARIO...]   (default: all of tests/*.sh)
+# usage: scripts/test.sh [SCENARIO...]   (default: all of tests/vm/*.sh)
+# TEST_VMS (default 2): how many VMs share out the scenarios, side by side;
+# TEST_VM_CPUS (default 2): the CPUs of each.
 . "$(dirname "$0")/lib.sh"
 set +e
 
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+timings=$(mktemp)
+vmdir=$(mktemp -d)
+trap 'rm -rf "$results" "$timings" "$vmdir"' EXIT
 # Every result line goes to the terminal and to the tally.
 say() { tee -a "$results"; }
 
+# step NAME: the previous step ends and NAME begins, for the time table.
+step_name= step_t0=
+step() {
+	local now
+	now=$(date +%s)
+	[ -n "$step_name" ] && printf '%s\t%d\n' "$step_name" $((now - step_t0)) >> "$timings"
+	step_name=$1 step_t0=$now
+	[ -n "$1" ] && log "$1"
+}
+total_t0=$(date +%s)
+
+step "deps"
 bash "$REPO/scripts/deps.sh" || die "could not install dependencies"
+step "debug kernel"
 kbuild=$("$REPO/scripts/kernel.sh" debug) || die "debug kernel build failed"
 
-log "out-of-tree module build (W=1)"
-mod=$BCACHE_CACHE/module-test
+# One build gives both compilers' diagnostics: sparse (C=2) runs on every
+# file next to gcc (W=1). A wrapper tags sparse's lines so that each tool
+# has its own check.
+step "out-of-tree build (W=1, sparse C=2)"
+mod=$BCACHE_CACHE/module-test-$(basename "$REPO")
 rm -rf "$mod"
-if "$REPO/scripts/module.sh" debug "$mod" W=1 > /dev/null 2> "$mod.w1.log"; then
+sparse_tag=$vmdir/sparse-tagged
+cat > "$sparse_tag" <<'EOF'
+#!/bin/sh
+out=$(sparse "$@" 2>&1)
+rc=$?
+[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/sparse: /' >&2
+exit $rc
+EOF
+chmod +x "$sparse_tag"
+if "$REPO/scripts/module.sh" debug "$mod" W=1 C=2 CHECK="$sparse_tag" \
+		> /dev/null 2> "$mod.build.log"; then
 	check_ok "build: out-of-tree bcache.ko builds" | say
 else
 	check_fail "build: out-of-tree bcache.ko builds" | say
-	tail -n 30 "$mod.w1.log" | sed 's/^/    | /'
+	grep -v '^sparse: ' "$mod.build.log" | tail -n 30 | sed 's/^/    | /'
 fi
+grep -v '^sparse: ' "$mod.build.log" > "$mod.w1.log"
+sed -n 's/^sparse: //p' "$mod.build.log" > "$mod.sparse.log"
 # One check from a compiler log: passes when it holds no diagnostic.
 check_log_clean() {
 	local what=$1 logfile=$2
@@ -37,28 +70,110 @@ check_log_clean() {
 	fi
 }
 check_log_clean "static: W=1 build has no warnings" "$mod.w1.log"
-
-log "sparse (C=2)"
-"$REPO/scripts/module.sh" debug "$mod" C=2 > /dev/null 2> "$mod.sparse.log"
 check_log_clean "static: sparse C=2 is clean" "$mod.sparse.log"
 
-log "checkpatch --strict"
+# The VM scenarios need only the module: they run in the background while
+# the host checks below take their turns on the CPUs.
+#
+# Scenarios: the named ones, or every tests/vm/*.sh. One that spans two
+# boots (a power cut) says "# vm: two boots" and is listed twice in a row;
+# one that must see what all the others left (leakcheck) says
+# "# vm: last" and runs at the end of every VM.
+units=() lasts=()
+for f in "$REPO"/tests/vm/*.sh; do
+	n=$(basename "$f" .sh)
+	if grep -q '^# vm: last' "$f"; then
+		lasts+=("$n")
+	elif [ $# -eq 0 ]; then
+		if grep -q '^# vm: two boots' "$f"; then
+			units+=("$n $n")
+		else
+			units+=("$n")
+		fi
+	fi
+done
+if [ $# -gt 0 ]; then
+	# Named twice in a row: one unit that spans two boots.
+	prev=
+	for n in "$@"; do
+		[[ " ${lasts[*]} " == *" $n "* ]] && continue
+		if [ "$n" = "$prev" ]; then
+			units[-1]="$n $n" prev=
+		else
+			units+=("$n") prev=$n
+		fi
+	done
+fi
+
+# Share the units out over the VMs, longest first, each to the VM with
+# the least work so far, by the durations the previous run measured
+# (a minute for one never measured).
+nvms=${TEST_VMS:-2}
+[ "${#units[@]}" -lt "$nvms" ] && nvms=${#units[@]}
+[ "$nvms" -ge 1 ] || nvms=1
+durations=$BCACHE_CACHE/scenario-durations
+declare -A load=() group=()
+for ((g = 0; g < nvms; g++)); do load[$g]=0 group[$g]=; done
+while read -r secs u; do
+	best=0
+	for ((g = 1; g < nvms; g++)); do
+		[ "${load[$g]}" -lt "${load[$best]}" ] && best=$g
+	done
+	load[$best]=$((load[$best] + secs))
+	group[$best]+=" $u"
+done < <(for u in "${units[@]}"; do
+		s=0
+		for n in $u; do
+			d=$(awk -v n="$n" '$1 == n { print int($2) + 1; exit }' "$durations" 2>/dev/null)
+			s=$((s + ${d:-60}))
+		done
+		echo "$s $u"
+	done | sort -rn)
+
+vm_pids=()
+if [ -f "$mod/bcache.ko" ]; then
+	vm_t0=$(date +%s)
+	for ((g = 0; g < nvms; g++)); do
+		# shellcheck disable=SC2206 # a list of scenario names
+		these=(${group[$g]} "${lasts[@]}")
+		log "VM $((g + 1)): ${these[*]}"
+		# Guests side by side share the CPUs: a scenario's time limit
+		# (vm.sh's default 600 s) grows with their number.
+		"$REPO/scripts/vm.sh" -c "${TEST_VM_CPUS:-2}" -t $((600 * nvms)) \
+			-k "$mod/bcache.ko" \
+			-l "$BCACHE_CACHE/console-test-$(basename "$REPO")-$((g + 1)).log" "${these[@]}" \
+			> "$vmdir/vm$g.out" 2>&1 &
+		vm_pids+=($!)
+	done
+fi
+
+step "checkpatch --strict"
 src=$(kernel_src)
-# tests/tools/ holds user-space helpers for the guest, and scripts/ the
-# host's (a QEMU plugin): not kernel code.
-for f in $(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' |
-	   grep -v -e '^tests/tools/' -e '^scripts/'); do
-	if out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --terse \
-			--show-types -f "$REPO/$f" 2>&1) ||
-	   ! echo "$out" | grep -qE 'ERROR|WARNING|CHECK'; then
+# Kernel code only: the user-space helpers of the guest (tests/guest/) and
+# the host's tools (tools/*.c, a QEMU plugin) are not; the modules of
+# tools/kmod/ are. One checkpatch run for all files (each start costs a
+# second), whose terse lines name their file.
+mapfile -t cpfiles < <(cd "$REPO" && git ls-files -co --exclude-standard -- \
+	'*.c' '*.h' ':(exclude)tests/guest/' ':(exclude,glob)tools/*.[ch]')
+cpout=$(cd "$REPO" && perl "$src/scripts/checkpatch.pl" --strict --no-tree \
+	--terse --show-types -f "${cpfiles[@]}" 2>&1)
+cprc=$?
+# The lines of checkpatch's output about file $1.
+cp_lines() { awk -v p="$1:" 'index($0, p) == 1' <<< "$cpout"; }
+for f in "${cpfiles[@]}"; do
+	if [ "$cprc" -gt 1 ]; then
+		check_fail "checkpatch: $f" | say
+		echo "$cpout" | tail -n 5 | sed 's/^/    | /'
+	elif ! cp_lines "$f" | grep -qE 'ERROR|WARNING|CHECK'; then
 		check_ok "checkpatch: $f" | say
 	else
 		check_fail "checkpatch: $f" | say
-		echo "$out" | grep -E 'ERROR|WARNING|CHECK' | head -n 10 | sed 's/^/    | /'
+		cp_lines "$f" | grep -E 'ERROR|WARNING|CHECK' | head -n 10 |
+			sed 's/^/    | /'
 	fi
 done
 
-log "copycheck (runs shared with upstream bcache)"
+step "copycheck (runs shared with upstream bcache)"
 copycheck=$REPO/../shared/hooks/copycheck
 if [ -x "$copycheck" ] || [ -f "$copycheck" ]; then
 	if out=$(bash "$copycheck" "$REPO" 2>&1); then
@@ -69,77 +184,86 @@ if [ -x "$copycheck" ] || [ -f "$copycheck" ]; then
 	fi
 fi
 
-log "in-tree build"
-if intree_ko=$("$REPO/scripts/intree.sh" 2> "$mod.intree.log"); then
+step "in-tree build"
+if "$REPO/scripts/intree.sh" > /dev/null 2> "$mod.intree.log"; then
 	check_ok "build: in-tree drivers/md/bcache builds with our Kconfig" | say
 else
 	check_fail "build: in-tree drivers/md/bcache builds with our Kconfig" | say
 	tail -n 30 "$mod.intree.log" | sed 's/^/    | /'
-	intree_ko=
 fi
 
-log "kunit.py run --arch=x86_64 --kunitconfig=drivers/md/bcache"
-if "$REPO/scripts/kunit-tool.sh" > "$mod.kunitpy.log" 2>&1 &&
-   grep -q 'Testing complete' "$mod.kunitpy.log"; then
-	check_ok "kunit.py: $(grep -o 'Ran [0-9]* tests.*\|Testing complete.*' "$mod.kunitpy.log" | tail -n 1)" | say
+# The in-tree module's suites run here, under kunit.py's own kernel; the
+# VM runs them on the out-of-tree module under KASAN and lockdep. Every
+# case kunit.py ran counts in the tally (a KUNITPY line).
+step "kunit.py"
+"$REPO/scripts/kunit-py.sh" > "$mod.kunitpy.log" 2>&1
+kpy_rc=$?
+kpy_sum=$(sed 's/\x1b\[[0-9;]*m//g' "$mod.kunitpy.log" |
+	grep -o 'Testing complete\. Ran [0-9]* tests.*' | tail -n 1)
+if [ "$kpy_rc" = 0 ] && [ -n "$kpy_sum" ]; then
+	check_ok "kunit.py: ${kpy_sum#Testing complete. }" | say
 else
 	check_fail "kunit.py run on the in-tree copy" | say
 	tail -n 30 "$mod.kunitpy.log" | sed 's/^/    | /'
 fi
-
-# Scenarios: the named ones, or every tests/*.sh but the guest's own
-# helpers; the leak check always runs last.
-if [ $# -gt 0 ]; then
-	scenarios=("$@")
-else
-	scenarios=()
-	for f in "$REPO"/tests/*.sh; do
-		n=$(basename "$f" .sh)
-		case $n in lib|run-one|leakcheck) continue ;; esac
-		scenarios+=("$n")
-		# A scenario spanning two boots (a power cut) says so.
-		grep -q '^# vm: two boots' "$f" && scenarios+=("$n")
-	done
+if [ -n "$kpy_sum" ]; then
+	kpy_n() { echo "$kpy_sum" | grep -o "$1: [0-9]*" | grep -o '[0-9]*$' || echo 0; }
+	echo "KUNITPY pass:$(kpy_n passed) fail:$(( $(kpy_n failed) + $(kpy_n crashed) + $(kpy_n errors) )) skip:$(kpy_n skipped)" | say
 fi
-scenarios+=(leakcheck)
 
-if [ -f "$mod/bcache.ko" ]; then
-	log "VM scenarios: ${scenarios[*]}"
-	"$REPO/scripts/vm.sh" -k "$mod/bcache.ko" -l "$BCACHE_CACHE/console-test.log" \
-		"${scenarios[@]}" | say
+step "VM scenarios: the wait after the host checks"
+for ((g = 0; g < ${#vm_pids[@]}; g++)); do
+	wait "${vm_pids[$g]}"
+	rc=$?
+	grep -v '^TIME ' "$vmdir/vm$g.out" | say
+	if [ "$rc" = 0 ]; then
+		check_ok "vm.sh: VM $((g + 1)) ran its scenarios" | say
+	else
+		check_fail "vm.sh: VM $((g + 1)) ran its scenarios (exit $rc)" | say
+	fi
+	sed -n "s/^TIME /VM $((g + 1)) /p" "$vmdir/vm$g.out" >> "$vmdir/times"
+done
+if [ ${#vm_pids[@]} -gt 0 ]; then
+	printf 'VM scenarios: all VMs, from the first start\t%d\n' \
+		$(( $(date +%s) - vm_t0 )) >> "$timings"
+	# Kept for the next run's sharing out.
+	{ cat "$durations" 2>/dev/null
+	  awk '$3 == "scenario" { t[$4] += $5 } END { for (n in t) print n, t[n] }' "$vmdir/times"; } |
+		awk '{ d[$1] = $2 } END { for (n in d) print n, d[n] }' > "$durations.$$" &&
+		mv "$durations.$$" "$durations"
 fi
 # The KUnit suites must have reported: a silent filter or a module that
 # failed to load would otherwise pass with nothing counted.
 # (A run of named scenarios without kunit has none to count.)
 nsuites=$(grep -c '^KUNIT ' "$results")
-if [[ " ${scenarios[*]} " != *" kunit "* ]]; then
+if [[ " ${units[*]} " != *" kunit "* ]]; then
 	:
 elif [ "$nsuites" -ge 8 ]; then
 	check_ok "kunit: $nsuites bcache suites reported a KTAP summary" | say
 else
 	check_fail "kunit: only $nsuites bcache suites reported a KTAP summary" | say
 fi
+step ""
 
-if [ -n "$intree_ko" ]; then
-	log "VM: KUnit suites of the in-tree module"
-	out=$("$REPO/scripts/vm.sh" -k "$intree_ko" kunit)
-	if echo "$out" | grep -q '^CHECK fail' ||
-	   [ "$(echo "$out" | grep -c '^KUNIT')" -lt 8 ] ||
-	   echo "$out" | grep -E '^KUNIT' | grep -qv 'fail:0 '; then
-		check_fail "in-tree bcache.ko: all KUnit suites pass in the VM" | say
-		echo "$out" | grep -E 'fail|KUNIT' | head -n 20 | sed 's/^/    | /'
-	else
-		check_ok "in-tree bcache.ko: all KUnit suites pass in the VM" | say
-	fi
+echo
+echo "Time taken, in seconds (the VMs run while the host checks do):"
+awk -F '\t' '{ printf "  %-44s %6d\n", $1, $2 }' "$timings"
+if [ -s "$vmdir/times" ]; then
+	awk '$3 == "boot" { printf "  VM %s boot %-36s %6d\n", $2, substr($4 " (" $6, 1, 34) ")", $5 }' "$vmdir/times"
+	echo "  scenarios, slowest first (@@BEGIN to @@END):"
+	awk '$3 == "scenario" { printf "    VM %s %-38s %6.1f\n", $2, $4, $5 }' "$vmdir/times" |
+		sort -k4 -rn
 fi
+printf '  %-44s %6d\n' "total" $(( $(date +%s) - total_t0 ))
 
-# Tally: one per check line, and every KUnit case from the summaries.
+# Tally: one per check line, and every KUnit case from the summaries
+# (the VM's per suite, kunit.py's in one line).
 passed=$(grep -c '^CHECK ok ' "$results")
 failed=$(grep -c '^CHECK fail ' "$results")
 while read -r p f; do
 	passed=$((passed + p))
 	failed=$((failed + f))
-done < <(sed -n 's/^KUNIT .*: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$results")
+done < <(sed -n 's/^KUNIT\(PY\)\{0,1\} .*pass:\([0-9]*\) fail:\([0-9]*\).*/\2 \3/p' "$results")
 echo
 grep '^CHECK fail' "$results" | sed 's/^/FAILED: /'
 echo "$passed passed, $failed failed"

@@ -3,31 +3,37 @@
 #
 # usage: scripts/vm.sh [-f debug|perf] [-k OUR_KO] [-l LOG] [-t SECS]
 #                      [-d NDISKS] [-s SIZE] [-m ours|ref] [-x FILE]...
-#                      [-K DIR] SCENARIO...
+#                      [-K DIR] [-c CPUS] SCENARIO...
 #
-# Prints each CHECK line and each KUnit summary line; the full console goes
-# to LOG. A scenario that never reaches its END marker (the kernel died or
+# A SCENARIO is tests/vm/NAME.sh named NAME, or a job tools/jobs/NAME.sh
+# named jobs/NAME (scripts/initramfs.sh puts both under /tests/).
+# Prints each CHECK line and each KUnit summary line, and how long things
+# took: "TIME boot N SECS SCENARIOS" per boot and "TIME scenario NAME SECS"
+# per scenario, from @@BEGIN to its end marker; the full console goes to
+# LOG. The times are the host's: under TCG the guest's clock runs fast. A scenario that never reaches its END marker (the kernel died or
 # hung past SECS) fails with the console's tail, and the guest is booted
 # again for the scenarios after it. Disks are sparse files that live for
 # the whole call, so a scenario may span boots by being named twice.
 # -m ref runs the scenarios against the kernel's own bcache.ko (the guest
-# exports BCMOD=ref; lib.sh's load_bcache picks the module by it).
+# exports BCMOD=ref; guest-lib.sh's load_bcache picks the module by it).
 # -x FILE (repeatable) puts FILE into /lib/modules/extra/ in the guest,
 # e.g. a benchmark module. VM_ACCEL, if set, replaces QEMU's accelerator
-# arguments (scripts/bench-bset.sh -i uses it for -icount); VM_APPEND is
-# added to the kernel command line (scripts/bench.sh -i: shorter runs).
+# arguments (tools/bench-bset.sh -i uses it for -icount); VM_APPEND is
+# added to the kernel command line (tools/bench.sh -i: shorter runs).
+# -c CPUS: the guest's CPUs (default 2; scripts/test.sh runs two guests of
+# one CPU side by side).
 # -K DIR keeps the disk images (DIR/diskN.img) after the call, for a look
-# at what the guest wrote (tests/jobs/capture-btree.sh).
+# at what the guest wrote (tools/jobs/capture-btree.sh).
 # A scenario that cuts the power on purpose (sysrq b) prints
 # "@@POWERCUT name" first: it then counts as run to its end, and the next
-# boot goes on with the scenarios after it (tests/cache_powercut.sh).
+# boot goes on with the scenarios after it (tests/vm/cache_powercut.sh).
 # "@@REBOOT name" is the same for a clean reboot, whose end vm.sh checks
-# (tests/cache_reboot.sh).
+# (tests/vm/cache_reboot.sh).
 . "$(dirname "$0")/lib.sh"
 
 flavor=debug ko= logf= per_scenario=600 ndisks=4 size=2G bcmod=ours extras=()
-keep=
-while getopts f:k:l:t:d:s:m:x:K: opt; do
+keep= cpus=2
+while getopts f:k:l:t:d:s:m:x:K:c: opt; do
 	case $opt in
 	f) flavor=$OPTARG ;;
 	k) ko=$OPTARG ;;
@@ -38,6 +44,7 @@ while getopts f:k:l:t:d:s:m:x:K: opt; do
 	m) bcmod=$OPTARG ;;
 	x) extras+=("$OPTARG") ;;
 	K) keep=$OPTARG ;;
+	c) cpus=$OPTARG ;;
 	*) die "bad option" ;;
 	esac
 done
@@ -70,19 +77,36 @@ done
 # segments) takes that luck out of the numbers.
 [ "$flavor" = perf ] && disks+=(-global virtio-blk-pci.queue-size=1024)
 
+# stamp_marks OUT: the host time at which each scenario marker appeared
+# on the console, as "SECS MARKER NAME" lines in OUT.marks (0.5 s steps).
+stamp_marks() {
+	local seen now
+	seen=$(wc -l < "$1.marks")
+	now=$(date +%s.%N)
+	tr -d '\r' < "$1" | grep -ao '@@\(BEGIN\|END\|POWERCUT\|REBOOT\) [^[:space:]]*' |
+		tail -n +$((seen + 1)) | sed "s/^/$now /" >> "$1.marks" || true
+}
+
 # One boot: runs the given scenarios; returns when the guest is gone.
+# QEMU appends to the console file, so that a @@TIMEOUT line written
+# there is not overwritten by what QEMU prints after it.
 boot() {
 	local job=$1 boot_no=$2 out=$3 pid last now begun
+	: > "$out"
 	# shellcheck disable=SC2086 # VM_ACCEL is a list of arguments
-	qemu-system-x86_64 ${VM_ACCEL:--accel tcg,thread=multi} -cpu max -smp 2 -m 1536 \
+	qemu-system-x86_64 ${VM_ACCEL:--accel tcg,thread=multi} -cpu max -smp "$cpus" -m 1536 \
 		-nographic -no-reboot -kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$work/initrd.cpio" "${disks[@]}" \
 		-append "console=ttyS0 loglevel=4 panic=-1 bcjob=$job bcboot=$boot_no bcmod=$bcmod ${VM_APPEND:-}" \
-		< /dev/null > "$out" 2>&1 &
+		< /dev/null >> "$out" 2>&1 &
 	pid=$!
+	: > "$out.marks"
 	last=$(date +%s) begun=$(grep -c '^@@BEGIN' "$out" || true)
+	# A short poll: the next boot starts as soon as this one is gone, and
+	# the markers' times are the host's to within half a second.
 	while kill -0 "$pid" 2>/dev/null; do
-		sleep 2
+		sleep 0.5
+		stamp_marks "$out"
 		now=$(grep -c '@@BEGIN' "$out" || true)
 		if [ "$now" != "$begun" ]; then
 			begun=$now last=$(date +%s)
@@ -95,6 +119,7 @@ boot() {
 		fi
 	done
 	wait "$pid" 2>/dev/null || true
+	stamp_marks "$out"
 }
 
 # KUnit prints no "# suite: pass:" summary for a suite of one case; count
@@ -116,10 +141,10 @@ count_ktap() {
 }
 
 # A scenario that reboots on purpose with devices registered prints
-# "@@REBOOT name" (tests/lib.sh clean_reboot): the rest of the console must
-# show bcache's reboot notifier stopping every device, no splat, and the
-# guest going down by itself.
-splat_re=$(sed -n "s/^SPLAT='\(.*\)'$/\1/p" "$REPO/tests/lib.sh")
+# "@@REBOOT name" (clean_reboot in tests/guest/guest-lib.sh): the rest of
+# the console must show bcache's reboot notifier stopping every device, no
+# splat, and the guest going down by itself.
+splat_re=$(sed -n "s/^SPLAT='\(.*\)'$/\1/p" "$REPO/tests/guest/guest-lib.sh")
 check_reboot() {
 	local name=$1 rest
 	rest=$(tr -d '\r' < "$2" | sed -n "\\#@@REBOOT $name\$#,\$p")
@@ -147,7 +172,12 @@ while [ ${#remaining[@]} -gt 0 ]; do
 	boot_no=$((boot_no + 1))
 	job=$(IFS=,; echo "${remaining[*]}")
 	out="$work/boot$boot_no.log"
+	boot_t0=$(date +%s)
 	boot "$job" "$boot_no" "$out"
+	echo "TIME boot $boot_no $(( $(date +%s) - boot_t0 )) $job"
+	awk '$2 == "@@BEGIN" { t[$3] = $1; next }
+	     $3 in t { printf "TIME scenario %s %.1f\n", $3, $1 - t[$3]; delete t[$3] }' \
+		"$out.marks"
 	tr -d '\r' < "$out" >> "$logf"
 
 	# Report what this boot did, and find where it stopped.

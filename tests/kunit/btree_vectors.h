@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A btree node as the kernel's own bcache wrote it, for tests/vectors_test.c.
+ * A btree node as the kernel's own bcache wrote it, for vectors_test.c.
  *
- * Captured with tests/jobs/capture-btree.sh in the test VM (kernel
+ * Captured with tools/jobs/capture-btree.sh in the test VM (kernel
  * 6.12.117-1~deb12u1, its drivers/md/bcache/bcache.ko; bcache-tools
  * 1.0.8-4): `make-bcache -C /dev/vdb -B /dev/vda` on 2 GiB disks (block
  * size 1 sector, bucket size 1024 sectors, 4096 buckets, first bucket 1),

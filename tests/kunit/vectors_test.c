@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests against a btree node the kernel's own bcache wrote
- * (tests/btree_vectors.h, captured by tests/jobs/capture-btree.sh).
+ * (tests/kunit/btree_vectors.h, captured by tools/jobs/capture-btree.sh).
  *
  * The bset and extent suites check our code against the format as we
  * understand it; a node from the real driver checks that understanding.
