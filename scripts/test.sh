@@ -1,9 +1,10 @@
 #!/bin/bash
 # The whole test suite: installs what it needs, builds the debug kernel
 # (cached), builds our module out of tree and in tree, runs the static
-# checks, the kernel's kunit.py on the in-tree copy, and every VM scenario.
-# Ends with a table of how long each step took, then one line
-# "N passed, N failed"; exits non-zero on any failure.
+# checks (W=1, sparse, checkpatch, copycheck, and the file-level call
+# graph against design.rst's layers), the kernel's kunit.py on the in-tree
+# copy, and every VM scenario. Ends with a table of how long each step
+# took, then one line "N passed, N failed"; exits non-zero on any failure.
 # One failing step does not stop the others.
 #
 # usage: scripts/test.sh [SCENARIO...]   (default: all of tests/vm/*.sh)
@@ -71,6 +72,15 @@ check_log_clean() {
 }
 check_log_clean "static: W=1 build has no warnings" "$mod.w1.log"
 check_log_clean "static: sparse C=2 is clean" "$mod.sparse.log"
+
+# The layers design.rst draws, against the calls the objects really make.
+step "call graph (scripts/callgraph.py)"
+if out=$(python3 "$REPO/scripts/callgraph.py" "$mod" 2>&1); then
+	check_ok "static: calls between files follow design.rst's layers" | say
+else
+	check_fail "static: calls between files follow design.rst's layers" | say
+	echo "$out" | grep -E '^callgraph:|^circle:' | head -n 20 | sed 's/^/    | /'
+fi
 
 # The VM scenarios need only the module: they run in the background while
 # the host checks below take their turns on the CPUs.
