@@ -23,8 +23,8 @@
  */
 
 #include "bcache.h"
-#include "alloc.h"
 #include "btree.h"
+#include "btree_node.h"
 #include "io.h"
 #include "set.h"
 #include "util.h"

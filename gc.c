@@ -43,6 +43,7 @@
 #include "bcache.h"
 #include "alloc.h"
 #include "btree.h"
+#include "btree_node.h"
 #include "gc.h"
 #include "set.h"
 #include "util.h"

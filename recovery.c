@@ -22,6 +22,7 @@
 #include "bcache.h"
 #include "alloc.h"
 #include "btree.h"
+#include "btree_node.h"
 #include "gc.h"
 #include "journal.h"
 #include "recovery.h"

@@ -28,6 +28,7 @@
 #include "alloc.h"
 #include "backing.h"
 #include "btree.h"
+#include "btree_node.h"
 #include "debug.h"
 #include "gc.h"
 #include "io.h"

@@ -23,6 +23,7 @@
 
 #include "../../bcache.h"
 #include "../../btree.h"
+#include "../../btree_node.h"
 #include "../../extents.h"
 #include "btree_vectors.h"
 
