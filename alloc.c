@@ -1031,18 +1031,35 @@ static bool prio_bucket_valid(const struct cache *ca, u64 nr)
 }
 
 /*
- * A prio_set that would not read back (a bug, not a disk error) is not
- * written: the chain write fails as on an I/O error and the set stops.
+ * The structure of a prio_set about to be written: our magic, and a link
+ * to the next set that a read would follow. Its checksum was computed a
+ * moment ago, over a whole bucket: computing it again here cost every
+ * allocator pass a second pass over the bucket. A set that fails (a bug,
+ * not a disk error) is not written: the chain write fails as on an I/O
+ * error and the set stops.
  */
-static bool prio_set_write_refused(struct cache *ca, const struct prio_set *p,
-				   u64 next)
+VISIBLE_IF_KUNIT int bch_prio_set_verify_write(const struct prio_set *p,
+					       u64 magic, u64 first_bucket,
+					       u64 nbuckets, const char **why)
+{
+	u64 next = le64_to_cpu(p->next_bucket);
+
+	*why = NULL;
+	if (le64_to_cpu(p->magic) != magic)
+		*why = "bad magic";
+	else if (next && (next < first_bucket || next >= nbuckets))
+		*why = "next bucket out of range";
+	return *why ? -EIO : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_prio_set_verify_write);
+
+static bool prio_set_write_refused(struct cache *ca, const struct prio_set *p)
 {
 	const char *why;
 
-	if (next && !prio_bucket_valid(ca, next))
-		why = "next bucket out of range";
-	else if (!bch_prio_set_verify(p, meta_bucket_bytes(&ca->sb),
-				      pset_magic(&ca->sb), &why))
+	if (!bch_prio_set_verify_write(p, pset_magic(&ca->sb),
+				       ca->sb.first_bucket, ca->sb.nbuckets,
+				       &why))
 		return false;
 	cache_bug(ca->set, "prio set not written: %s", why);
 	return true;
@@ -1064,7 +1081,7 @@ static int write_prio_set(struct cache *ca, unsigned int idx, bool wait)
 	fill_prio_set(ca, p, idx);
 	p->next_bucket = cpu_to_le64(next);
 	bch_prio_set_seal(p, meta_bucket_bytes(&ca->sb), pset_magic(&ca->sb));
-	if (prio_set_write_refused(ca, p, next))
+	if (prio_set_write_refused(ca, p))
 		return -EIO;
 
 	nr = bch_bucket_alloc(ca, RESERVE_PRIO, wait);

@@ -49,6 +49,8 @@ int bch_alloc_lru_candidates(struct cache *ca);
 void bch_prio_set_seal(struct prio_set *p, size_t bytes, u64 magic);
 int bch_prio_set_verify(const struct prio_set *p, size_t bytes, u64 magic,
 			const char **why);
+int bch_prio_set_verify_write(const struct prio_set *p, u64 magic,
+			      u64 first_bucket, u64 nbuckets, const char **why);
 struct open_bucket *bch_pick_data_bucket(struct cache_set *c,
 					 const struct bkey *search,
 					 unsigned int write_point,

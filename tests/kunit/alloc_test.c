@@ -425,6 +425,54 @@ static void alloc_test_pset_damage(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, why, d->why);
 }
 
+/* The write check: magic and the chain link, not the checksum. */
+struct pset_write_case {
+	const char	*desc;
+	u64		magic;		/* written into the set */
+	u64		next;		/* next_bucket */
+	bool		bad_csum;	/* csum left stale */
+	const char	*why;		/* NULL: accepted */
+};
+
+static const struct pset_write_case pset_write_cases[] = {
+	{ "sealed", PSET_TEST_MAGIC, 77, false, NULL },
+	{ "last of the chain", PSET_TEST_MAGIC, 0, false, NULL },
+	{ "stale csum is not looked at", PSET_TEST_MAGIC, 77, true, NULL },
+	{ "other set's magic", PSET_TEST_MAGIC ^ 1, 77, false, "bad magic" },
+	{ "next below first_bucket", PSET_TEST_MAGIC, 9, false,
+	  "next bucket out of range" },
+	{ "next past the device", PSET_TEST_MAGIC, 1024, false,
+	  "next bucket out of range" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(pset_write, pset_write_cases, desc);
+
+static void alloc_test_pset_verify_write(struct kunit *test)
+{
+	const struct pset_write_case *w = test->param_value;
+	struct prio_set *p = sealed_pset(test);
+	const char *why;
+	int ret;
+
+	p->next_bucket = cpu_to_le64(w->next);
+	if (w->bad_csum)
+		p->csum ^= cpu_to_le64(1);
+	else
+		bch_prio_set_seal(p, PSET_TEST_BYTES, PSET_TEST_MAGIC);
+	p->magic = cpu_to_le64(w->magic);
+
+	/* A device of 1024 buckets whose first usable one is 10. */
+	ret = bch_prio_set_verify_write(p, PSET_TEST_MAGIC, 10, 1024, &why);
+	if (!w->why) {
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		KUNIT_EXPECT_NULL(test, why);
+	} else {
+		KUNIT_EXPECT_EQ(test, ret, -EIO);
+		KUNIT_ASSERT_NOT_NULL(test, why);
+		KUNIT_EXPECT_STREQ(test, why, w->why);
+	}
+}
+
 /* ---- Open buckets: the hash chains choose as the LRU walk does ---- */
 
 /*
@@ -544,6 +592,7 @@ static struct kunit_case alloc_test_cases[] = {
 	KUNIT_CASE(alloc_test_prios_per_bucket),
 	KUNIT_CASE(alloc_test_pset_roundtrip),
 	KUNIT_CASE_PARAM(alloc_test_pset_damage, pset_damage_gen_params),
+	KUNIT_CASE_PARAM(alloc_test_pset_verify_write, pset_write_gen_params),
 	KUNIT_CASE(alloc_test_open_bucket_choice),
 	{}
 };
