@@ -10,9 +10,10 @@ obj-$(CONFIG_BCACHE)	+= bcache.o
 
 # Bottom-up, as Documentation/design.rst draws the layers.
 bcache-y		:= closure.o util.o sysfs_attr.o sb.o bset.o extents.o \
-			   stats.o set.o io.o journal.o alloc.o btree_node.o \
-			   btree.o gc.o keybuf.o uuid.o request.o recovery.o \
-			   movinggc.o debug.o backing.o super.o sysfs.o
+			   stats.o set.o dirty.o io.o journal.o alloc.o \
+			   btree_node.o btree.o gc.o keybuf.o uuid.o request.o \
+			   writeback.o recovery.o movinggc.o debug.o backing.o \
+			   super.o sysfs.o
 
 bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/kunit/ondisk_test.o \
 			   tests/kunit/closure_test.o tests/kunit/bset_test.o \

@@ -36,6 +36,7 @@
 #include "sysfs.h"
 #include "util.h"
 #include "uuid.h"
+#include "writeback.h"
 
 #include <linux/blkdev.h>
 #include <linux/cleanup.h>
@@ -571,9 +572,27 @@ static void attach_install(struct cached_dev *dc, struct cache_set *c,
 	/* d->c is visible before anybody can take the attachment ref. */
 	smp_wmb();
 	refcount_set(&dc->count, 1);
+}
 
+/*
+ * Count what the cache holds dirty for @dc and start its writeback
+ * thread. Writes wait meanwhile (writeback_lock), so no dirty key comes
+ * or goes while the btree is counted.
+ */
+static void attach_start_writeback(struct cached_dev *dc)
+{
+	int ret;
+
+	down_write(&dc->writeback_lock);
+	bch_sectors_dirty_init(&dc->disk);
 	if (BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY)
 		atomic_set(&dc->has_dirty, 1);
+	ret = bch_cached_dev_writeback_start(dc);
+	up_write(&dc->writeback_lock);
+
+	if (ret)
+		pr_err("%pg: cannot start writeback (%d): dirty data stays in the cache\n",
+		       dc->bdev, ret);
 }
 
 /**
@@ -614,6 +633,7 @@ int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
 		return ret;
 
 	attach_install(dc, c, u - c->uuids);
+	attach_start_writeback(dc);
 
 	ret = bch_cached_dev_run(dc);
 	if (ret && ret != -EBUSY) {
@@ -657,10 +677,10 @@ static void cached_dev_attach_registered(struct cached_dev *dc)
  * @dc:	an attached backing device
  *
  * Only requests the detach: it completes once no request holds the
- * attachment any more (cached_dev_detach_finish()).
+ * attachment any more (cached_dev_detach_finish()). The writeback thread
+ * holds it until it has written every dirty sector back, at full speed.
  *
- * Return: 0, or -EBUSY if @dc has dirty data in the cache (writing it
- * back first is not supported yet).
+ * Return: 0.
  */
 int bch_cached_dev_detach(struct cached_dev *dc)
 {
@@ -669,14 +689,9 @@ int bch_cached_dev_detach(struct cached_dev *dc)
 	if (!d->c || test_bit(BCACHE_DEV_CLOSING, &d->flags))
 		return 0;
 
-	if (BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY) {
-		pr_err("Can't detach %pg: it has dirty data in the cache\n",
-		       dc->bdev);
-		return -EBUSY;
-	}
-
 	if (test_and_set_bit(BCACHE_DEV_DETACHING, &d->flags))
 		return 0;
+	bch_writeback_queue(dc);
 
 	/*
 	 * The device stays until the detach is finished. Its first
@@ -695,7 +710,10 @@ static void cached_dev_detach_finish(struct work_struct *work)
 	struct bcache_device *d = &dc->disk;
 	struct cache_set *c;
 	struct closure cl;
-	bool set_failed;
+	bool set_failed, dirty;
+
+	/* It let go of its reference: done, or told to stop. */
+	bch_cached_dev_writeback_stop(dc);
 
 	mutex_lock(&dc->state_lock);
 
@@ -704,9 +722,18 @@ static void cached_dev_detach_finish(struct work_struct *work)
 	/*
 	 * A set that failed (I/O disabled) is let go of in memory only, as
 	 * upstream does: the backing superblock keeps naming it, so the
-	 * device waits for that set again when registered next time.
+	 * device waits for that set again when registered next time. So is
+	 * one that still holds dirty data of ours (the device was stopped
+	 * before writeback was done), where upstream forgets the device in
+	 * the uuid table and strands the data.
 	 */
 	set_failed = test_bit(CACHE_SET_IO_DISABLE, &c->flags);
+	dirty = atomic_read(&dc->has_dirty) ||
+		BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY;
+	if (dirty && !set_failed)
+		pr_warn("%pg: detach stopped with dirty data, which stays in set %pU\n",
+			dc->bdev, c->set_uuid);
+	set_failed |= dirty;
 	if (!set_failed) {
 		bch_uuid_entry_invalidate(c->uuids + d->id);
 		bch_uuid_write(c);
@@ -812,6 +839,9 @@ static CLOSURE_CALLBACK(cached_dev_flush)
 	mutex_lock(&dc->state_lock);
 	mutex_unlock(&dc->state_lock);
 
+	/* Dirty data stays in the cache, the superblock says DIRTY. */
+	bch_cached_dev_writeback_stop(dc);
+
 	/* running cannot change any more: only a run sets it, under the lock. */
 	if (atomic_read(&dc->running))
 		sysfs_remove_link(&disk_to_dev(d->disk)->kobj, "bcache");
@@ -846,7 +876,8 @@ static void cached_dev_defaults(struct cached_dev *dc)
 	struct request_queue *q = bdev_get_queue(dc->bdev);
 
 	dc->wb = writeback_defaults;
-	atomic_long_set(&dc->writeback_rate, 1024);
+	atomic_long_set(&dc->writeback_rate.rate, 1024);
+	bch_cached_dev_writeback_init(dc);
 
 	dc->sequential_cutoff = 4 << 20;
 	dc->error_limit = DEFAULT_CACHED_DEV_ERROR_LIMIT;

@@ -99,6 +99,7 @@ struct bcache_device {
 	unsigned int		nr_stripes;
 	atomic_t		*stripe_sectors_dirty;
 	unsigned long		*full_dirty_stripes;
+	atomic64_t		sectors_dirty;	/* their sum (dirty.c) */
 
 	/* Clones of bios passed straight to the backing device. */
 	struct bio_set		bio_passthru;
@@ -143,6 +144,33 @@ struct writeback_tuning {
 	unsigned int	rate_minimum;		/* sectors/s */
 	bool		metadata;
 	bool		consider_fragment;
+};
+
+/*
+ * A buffer of keys picked out of the btree by a predicate, in key order
+ * (keybuf.c): what the debugfs dump, writeback and moving gc work through.
+ * Keys being worked on stay in the rbtree until deleted, so a write to an
+ * overlapping range can see them (bch_keybuf_check_overlapping()).
+ */
+struct keybuf_key {
+	struct rb_node		node;
+	void			*private;
+	/* The key as it was when collected. */
+	BKEY_PADDED(key);
+};
+
+#define KEYBUF_NR		500
+
+struct keybuf {
+	spinlock_t		lock;		/* keys, start, end, used */
+	struct rb_root		keys;
+	/* Range covered by keys, to skip the lock when nothing overlaps. */
+	struct bkey		start, end;
+	/* Where the next refill goes on from. */
+	struct bkey		last_scanned;
+	/* The slots of data[] in use. */
+	DECLARE_BITMAP(used, KEYBUF_NR);
+	struct keybuf_key	data[KEYBUF_NR];
 };
 
 struct cached_dev {
@@ -220,11 +248,29 @@ struct cached_dev {
 	 */
 	struct writeback_tuning	wb;
 	bool			writeback_running;
-	atomic_long_t		writeback_rate;		/* sectors/s */
+	struct bch_ratelimit	writeback_rate;		/* sectors/s */
 	u64			writeback_rate_target;
 	s64			writeback_rate_proportional;
+	s64			writeback_rate_integral;
 	s64			writeback_rate_integral_scaled;
 	s32			writeback_rate_change;
+
+	/*
+	 * The writeback thread (writeback.c). Writes hold writeback_lock
+	 * for read from their keybuf check until their keys are in; the
+	 * thread holds it for write while it refills writeback_keys and
+	 * while it decides that the device is clean.
+	 */
+	struct rw_semaphore	writeback_lock;
+	struct keybuf		writeback_keys;
+	struct task_struct	*writeback_thread;
+	/* The thread holds an attachment reference (dc->count) while set. */
+	bool			writeback_holds_ref;
+	struct delayed_work	writeback_rate_update;
+	/* Empty flushes sent to the backing device before keys went clean. */
+	atomic_long_t		writeback_flushes;
+	/* The rate is the idle set's maximum, until foreground I/O comes. */
+	bool			writeback_rate_idle_max;
 };
 
 static inline struct cached_dev *to_cached_dev(struct bcache_device *d)
@@ -252,12 +298,9 @@ static inline void bcache_device_stop(struct bcache_device *d)
 
 static inline u64 bcache_dev_sectors_dirty(struct bcache_device *d)
 {
-	u64 sum = 0;
-	unsigned int i;
+	s64 sum = atomic64_read(&d->sectors_dirty);
 
-	for (i = 0; i < d->nr_stripes; i++)
-		sum += atomic_read(d->stripe_sectors_dirty + i);
-	return sum;
+	return sum > 0 ? sum : 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -384,32 +427,6 @@ struct open_bucket {
 	BKEY_PADDED(key);
 };
 
-/*
- * A buffer of keys picked out of the btree by a predicate, in key order
- * (keybuf.c): what the debugfs dump, writeback and moving gc work through.
- * Keys being worked on stay in the rbtree until deleted, so a write to an
- * overlapping range can see them (bch_keybuf_check_overlapping()).
- */
-struct keybuf_key {
-	struct rb_node		node;
-	void			*private;
-	/* The key as it was when collected. */
-	BKEY_PADDED(key);
-};
-
-#define KEYBUF_NR		500
-
-struct keybuf {
-	spinlock_t		lock;		/* keys, start, end, used */
-	struct rb_root		keys;
-	/* Range covered by keys, to skip the lock when nothing overlaps. */
-	struct bkey		start, end;
-	/* Where the next refill goes on from. */
-	struct bkey		last_scanned;
-	/* The slots of data[] in use. */
-	DECLARE_BITMAP(used, KEYBUF_NR);
-	struct keybuf_key	data[KEYBUF_NR];
-};
 
 /* cache_set.flags */
 enum {

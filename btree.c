@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "btree.h"
 #include "btree_node.h"
+#include "dirty.h"
 #include "io.h"
 #include "set.h"
 #include "util.h"
@@ -999,11 +1000,17 @@ static bool checker_merging_disabled(struct bch_ptr_checker *pc)
 	return checker_set(pc)->key_merging_disabled;
 }
 
+static void checker_sectors_dirty_add(struct bch_ptr_checker *pc,
+				      unsigned int inode, u64 offset,
+				      int sectors)
+{
+	bch_set_dirty_add(checker_set(pc), inode, offset, sectors);
+}
+
 static const struct bch_ptr_checker_ops btree_checker_ops = {
 	.inconsistent		= checker_inconsistent,
 	.ptr_inconsistent	= checker_ptr_inconsistent,
-	/* Dirty sector accounting arrives with writeback. */
-	.sectors_dirty_add	= NULL,
+	.sectors_dirty_add	= checker_sectors_dirty_add,
 	.btree_ptr_insert	= checker_btree_ptr_insert,
 	.bucket_prio		= checker_bucket_prio,
 	.merging_disabled	= checker_merging_disabled,

@@ -35,4 +35,12 @@ struct bbio {
 
 void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio);
 
+/*
+ * Superblock writes, the backing device's and the cache set's: each
+ * sleeps until the previous write of the same superblock is done, and
+ * refuses (logs, does not write) one that would not register again.
+ */
+void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
+void bch_write_super(struct cache_set *c);
+
 #endif /* _BCACHE_IO_H */

@@ -140,6 +140,8 @@ static struct moving_io *moving_io_alloc(struct cache_set *c,
 	io->op.wq = c->moving_gc_wq;
 	io->op.write_prio = 1;
 	io->op.replace = true;
+	/* Dirty data moves dirty: the backing device does not have it yet. */
+	io->op.writeback = KEY_DIRTY(&w->key);
 	bkey_copy(&io->op.replace_key, &w->key);
 
 	bio = &io->bio.bio;

@@ -26,13 +26,15 @@
  *    cache read is retried from the backing device.
  *  - Writes go to the backing device and, in writethrough mode, also into
  *    the cache; bypassed writes (writearound, none, discards, sequential
- *    or congested I/O) invalidate the range in the cache instead.
+ *    or congested I/O) invalidate the range in the cache instead. Writes
+ *    that bch_should_writeback() lets through go into the cache only, as
+ *    dirty data, for writeback.c to copy to the backing device later; so
+ *    does a write over data being written back right then. Every write
+ *    holds dc->writeback_lock for read until it is done (writeback.c).
  *  - Flushes wait for a journal write as well as the backing device.
  *
  * The bypass decision (check_should_bypass) and the data insertion
- * (bch_data_insert, shared with writeback and moving gc later) are here
- * too. Writeback mode is accepted but writes through for now: no dirty
- * key is ever created (should_writeback() says no).
+ * (bch_data_insert, shared with moving gc) are here too.
  */
 
 #include "bcache.h"
@@ -40,9 +42,11 @@
 #include "btree.h"
 #include "gc.h"
 #include "io.h"
+#include "keybuf.h"
 #include "request.h"
 #include "set.h"
 #include "util.h"
+#include "writeback.h"
 
 #include <linux/blkdev.h>
 #include <linux/hash.h>
@@ -306,8 +310,9 @@ static void data_insert_no_space(struct data_insert_op *op)
 	if (!op->replace) {
 		/*
 		 * A write: its old cached data for the rest of the range must
-		 * still go, or later reads would hit it. Writeback data is
-		 * not waited for either (it never gets here yet): fail it.
+		 * still go, or later reads would hit it. Writeback data waits
+		 * for space, so it gets here only with the set stopping: fail
+		 * it.
 		 */
 		if (op->writeback)
 			op->status = BLK_STS_RESOURCE;
@@ -436,13 +441,6 @@ CLOSURE_CALLBACK(bch_data_insert)
 static unsigned int cache_mode(struct cached_dev *dc)
 {
 	return BDEV_CACHE_MODE(&dc->sb);
-}
-
-/* Writeback is not implemented yet: every cached write writes through. */
-static bool should_writeback(struct cached_dev *dc, struct bio *bio,
-			     unsigned int mode, bool bypass)
-{
-	return false;
 }
 
 /* About 2^(x/64), interpolating linearly between powers of two. */
@@ -650,6 +648,8 @@ struct search {
 	unsigned int		write:1;
 	unsigned int		read_dirty_data:1;
 	unsigned int		cache_missed:1;
+	/* A write holds dc->writeback_lock for read until search_free(). */
+	unsigned int		writeback_locked:1;
 
 	struct btree_op		op;
 	struct data_insert_op	iop;
@@ -754,6 +754,7 @@ static struct search *search_alloc(struct bio *bio, struct cached_dev *dc,
 	s->write = op_is_write(bio_op(bio));
 	s->read_dirty_data = false;
 	s->cache_missed = false;
+	s->writeback_locked = false;
 
 	s->iop.status = BLK_STS_OK;
 	s->iop.bypass = false;
@@ -790,6 +791,8 @@ static CLOSURE_CALLBACK(search_free)
 	if (s->miss_fill)
 		bio_put(s->miss_fill);
 	bio_uninit(&s->bio.bio);
+	if (s->writeback_locked)
+		up_read_non_owner(&dc->writeback_lock);
 	search_complete_orig(s);
 
 	closure_debug_destroy(cl);
@@ -1219,22 +1222,107 @@ static void cached_dev_write_through(struct cached_dev *dc, struct search *s)
 	continue_at(cl, search_free, NULL);
 }
 
+static void backing_flush_endio(struct bio *bio)
+{
+	struct search *s = to_search(bio->bi_private);
+
+	/* The write itself is in the cache: its status is the insert's. */
+	if (bio->bi_status) {
+		pr_err("Can't flush %pg: returned bi_status %i\n",
+		       search_dc(s)->bdev, bio->bi_status);
+		bch_count_backing_io_errors(search_dc(s), bio);
+	}
+	bio_put(bio);
+	closure_put(&s->cl);
+}
+
+/*
+ * Into the cache only, as dirty data; a PREFLUSH also flushes the backing
+ * device, which may hold data written through or around before.
+ */
+static void cached_dev_write_back_data(struct cached_dev *dc,
+				       struct search *s)
+{
+	struct bio *bio = &s->bio.bio;
+	struct closure *cl = &s->cl;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		struct bio *flush = bio_alloc_bioset(dc->bdev, 0,
+						     REQ_OP_WRITE | REQ_PREFLUSH,
+						     GFP_NOIO,
+						     &dc->disk.bio_split);
+
+		flush->bi_end_io = backing_flush_endio;
+		flush->bi_private = cl;
+		closure_bio_submit(s->iop.c, flush, cl);
+	}
+
+	s->iop.bio = bio;
+	closure_call(&s->iop.cl, bch_data_insert, NULL, cl);
+	continue_at(cl, search_free, NULL);
+}
+
+static CLOSURE_CALLBACK(cached_dev_write_back_marked)
+{
+	closure_type(s, struct search, cl);
+
+	bch_writeback_marked_dirty(search_dc(s));
+	cached_dev_write_back_data(search_dc(s), s);
+}
+
+/* On bcache_wq: a superblock write sleeps, and must not wait in submit_bio. */
+static CLOSURE_CALLBACK(cached_dev_write_back_mark)
+{
+	closure_type(s, struct search, cl);
+
+	bch_writeback_mark_dirty(search_dc(s), cl);
+	continue_at(cl, cached_dev_write_back_marked, bcache_wq);
+}
+
+static void cached_dev_write_back(struct cached_dev *dc, struct search *s)
+{
+	/* The first dirty write after a clean state waits for the superblock. */
+	if (!atomic_read(&dc->has_dirty))
+		continue_at(&s->cl, cached_dev_write_back_mark, bcache_wq);
+	else
+		cached_dev_write_back_data(dc, s);
+}
+
 static void cached_dev_write(struct cached_dev *dc, struct search *s)
 {
+	struct bio *bio = &s->bio.bio;
+	struct bkey start = KEY(dc->disk.id, s->sector, 0);
+	struct bkey end = KEY(dc->disk.id, s->sector + s->sectors, 0);
+
+	/* Moving gc's idle copies of this range are about to be stale. */
+	bch_keybuf_check_overlapping(&s->iop.c->moving_gc_keys, &start, &end);
+
 	/*
-	 * Writeback would first check the write against dirty keys being
-	 * written back or moved (keybufs) here; none exist yet.
+	 * Until its keys are in, the thread must not pick up the dirty keys
+	 * this write replaces, or it could write their older data to the
+	 * backing device after ours. One that it is writing back already
+	 * makes this write go to the cache dirty, after it.
 	 */
-	if (bio_op(&s->bio.bio) == REQ_OP_DISCARD)
+	down_read_non_owner(&dc->writeback_lock);
+	s->writeback_locked = true;
+	if (bch_keybuf_check_overlapping(&dc->writeback_keys, &start, &end)) {
+		s->iop.bypass = false;
+		s->iop.writeback = true;
+	}
+
+	if (bio_op(bio) == REQ_OP_DISCARD)
 		s->iop.bypass = true;
 
-	if (should_writeback(dc, s->orig_bio, cache_mode(dc), s->iop.bypass)) {
+	if (bch_should_writeback(dc, s->orig_bio, cache_mode(dc),
+				 s->iop.bypass)) {
 		s->iop.bypass = false;
 		s->iop.writeback = true;
 	}
 
 	if (s->iop.bypass)
 		cached_dev_write_bypass(dc, s);
+	else if (s->iop.writeback)
+		cached_dev_write_back(dc, s);
 	else
 		cached_dev_write_through(dc, s);
 }
@@ -1281,8 +1369,7 @@ static void cached_dev_submit_cached(struct cached_dev *dc,
 {
 	struct search *s;
 
-	if (atomic_read(&c->idle_counter))
-		atomic_set(&c->idle_counter, 0);
+	bch_writeback_set_busy(c);
 
 	s = search_alloc(bio, dc, c, start_time);
 

@@ -6,7 +6,7 @@
  * device and (unless bypassed) into the cache, as request.c explains.
  *
  * struct data_insert_op is how data gets into the cache, for the request
- * path now and for writeback and moving gc later: bch_data_insert() writes
+ * path and for moving gc: bch_data_insert() writes
  * op->bio to freshly allocated cache sectors, journals the keys that point
  * at them and inserts them into the btree. With @bypass set it writes
  * nothing and instead inserts pointerless keys over the range, which
@@ -32,7 +32,7 @@ struct data_insert_op {
 	unsigned int		bypass:1;	/* invalidate instead of insert */
 	unsigned int		replace:1;	/* only where replace_key still is */
 	unsigned int		flush_journal:1;
-	unsigned int		writeback:1;	/* dirty data (not yet used) */
+	unsigned int		writeback:1;	/* dirty data: keys get KEY_DIRTY */
 	unsigned int		csum:1;		/* never set, as upstream */
 	/* How it went */
 	unsigned int		insert_data_done:1;

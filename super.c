@@ -41,6 +41,7 @@
 #include "sysfs.h"
 #include "util.h"
 #include "uuid.h"
+#include "writeback.h"
 
 #include <linux/blkdev.h>
 #include <linux/cleanup.h>
@@ -56,15 +57,6 @@
 #include <kunit/visibility.h>
 
 DEFINE_MUTEX(bch_register_lock);	/* the list below; see bcache.h */
-
-/* Writeback cutoffs, in percent of the cache; used by writeback, later. */
-unsigned int bch_cutoff_writeback;
-module_param(bch_cutoff_writeback, uint, 0);
-MODULE_PARM_DESC(bch_cutoff_writeback, "threshold to cutoff writeback");
-
-unsigned int bch_cutoff_writeback_sync;
-module_param(bch_cutoff_writeback_sync, uint, 0);
-MODULE_PARM_DESC(bch_cutoff_writeback_sync, "hard threshold to cutoff writeback");
 
 /*
  * Registered backing devices not attached to a set (cached_dev.list; an
@@ -105,148 +97,6 @@ void bch_device_freed(void)
 	atomic_inc(&nr_freed);
 	atomic_dec(&nr_devices);
 	wake_up_all(&unregister_wait);
-}
-
-/* Superblock writes */
-
-/*
- * Both kinds of superblock go out the same way: @sb (already encoded) from
- * its own page to sector SB_SECTOR of @bdev, as one REQ_META bio held by
- * @cl until it completes.
- */
-static void submit_sb_write(struct bio *bio, struct bio_vec *bv,
-			    unsigned short nr_bv, struct block_device *bdev,
-			    struct cache_sb_disk *sb, bio_end_io_t *endio,
-			    void *private, struct closure *cl)
-{
-	bio_init(bio, bdev, bv, nr_bv, REQ_OP_WRITE | REQ_SYNC | REQ_META);
-	bio->bi_iter.bi_sector = SB_SECTOR;
-	__bio_add_page(bio, virt_to_page(sb), SB_SIZE, offset_in_page(sb));
-	bio->bi_end_io = endio;
-	bio->bi_private = private;
-
-	closure_get(cl);
-	submit_bio(bio);
-}
-
-/*
- * A superblock that would not pass registration's checks is never written:
- * a bug in what the driver changed must not leave a device that no longer
- * registers. The old superblock stays on disk.
- */
-static bool sb_write_refused(struct block_device *bdev,
-			     const struct cache_sb *sb)
-{
-	struct bch_sb_dev_info dev = {
-		.capacity		= bdev_nr_sectors(bdev),
-		.logical_block_size	= bdev_logical_block_size(bdev),
-	};
-	const char *why;
-
-	if (!bch_sb_verify(sb, &dev, &why))
-		return false;
-	pr_err("%pg: not writing a superblock that would not register: %s\n",
-	       bdev, why);
-	return true;
-}
-
-static void bdev_sb_write_endio(struct bio *bio)
-{
-	struct cached_dev *dc = bio->bi_private;
-
-	if (bio->bi_status)
-		bch_count_backing_io_errors(dc, bio);
-	closure_put(&dc->sb_write);
-}
-
-static CLOSURE_CALLBACK(bdev_sb_write_done)
-{
-	closure_type(dc, struct cached_dev, sb_write);
-
-	up(&dc->sb_write_mutex);
-	/* May free dc: nothing of it is touched after this. */
-	closure_put(&dc->disk.cl);
-}
-
-/**
- * bch_write_bdev_super() - write @dc's superblock from dc->sb
- * @dc:		a registered backing device
- * @parent:	closure that waits for the write, or NULL not to wait
- *
- * Writes are serialized: this sleeps until the previous one is done.
- *
- * The write holds a reference on the device closure from here until its
- * bio has completed and the write has let go of sb_write and
- * sb_write_mutex. A device stopped meanwhile (say `label` and then `stop`
- * written back to back) is therefore freed only after the write is
- * entirely over: the bio, the closure and the semaphore all live in @dc.
- */
-void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent)
-{
-	down(&dc->sb_write_mutex);
-	closure_get(&dc->disk.cl);
-	closure_init(&dc->sb_write, parent);
-
-	if (!sb_write_refused(dc->bdev, &dc->sb)) {
-		bch_sb_encode(dc->sb_disk, &dc->sb);
-		submit_sb_write(&dc->sb_bio, dc->sb_bv, ARRAY_SIZE(dc->sb_bv),
-				dc->bdev, dc->sb_disk, bdev_sb_write_endio, dc,
-				&dc->sb_write);
-	}
-
-	closure_return_with_destructor(&dc->sb_write, bdev_sb_write_done);
-}
-
-/*
- * The cache device's superblock. As for a backing device, writes are
- * serialized by a semaphore; the write is a child of the set's closure, so
- * a set stopped while its superblock is being written is freed only once
- * the bio has completed and the semaphore is released.
- */
-
-static void cache_sb_write_endio(struct bio *bio)
-{
-	struct cache *ca = bio->bi_private;
-
-	bch_count_io_errors(ca, bio->bi_status, 0, "writing superblock");
-	closure_put(&ca->set->sb_write);
-}
-
-static CLOSURE_CALLBACK(cache_sb_write_done)
-{
-	closure_type(c, struct cache_set, sb_write);
-
-	up(&c->sb_write_mutex);
-}
-
-/**
- * bch_write_super() - write the superblock of @c's cache device from ca->sb
- * @c:	a cache set with its cache device
- *
- * Bumps the sequence number. Does not wait for the write; sleeps until the
- * previous one is done.
- */
-void bch_write_super(struct cache_set *c)
-{
-	struct cache *ca = c->cache;
-
-	down(&c->sb_write_mutex);
-	closure_init(&c->sb_write, &c->cl);
-
-	ca->sb.seq++;
-	/* What we write is the uuid format of version 3 and later. */
-	if (ca->sb.version < BCACHE_SB_VERSION_CDEV_WITH_UUID)
-		ca->sb.version = BCACHE_SB_VERSION_CDEV_WITH_UUID;
-	if (sb_write_refused(ca->bdev, &ca->sb)) {
-		cache_bug(c, "bad superblock not written");
-	} else {
-		bch_sb_encode(ca->sb_disk, &ca->sb);
-		submit_sb_write(&ca->sb_bio, ca->sb_bv, ARRAY_SIZE(ca->sb_bv),
-				ca->bdev, ca->sb_disk, cache_sb_write_endio, ca,
-				&c->sb_write);
-	}
-
-	closure_return_with_destructor(&c->sb_write, cache_sb_write_done);
 }
 
 /*
@@ -304,14 +154,10 @@ static void cache_set_release_device(struct cache_set *c,
 		return;
 	}
 
-	if (bch_cached_dev_detach(dc)) {
-		/* Dirty: without its cache it would serve stale data. */
-		pr_warn("stopping %s: its dirty data stays in set %pU\n",
-			d->disk->disk_name, c->set_uuid);
-		bcache_device_stop(d);
-	} else if (test_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
+	/* A dirty device is written back first, unless the set failed. */
+	bch_cached_dev_detach(dc);
+	if (test_bit(CACHE_SET_IO_DISABLE, &c->flags))
 		conditional_stop_device(c, dc);
-	}
 }
 
 /* c->caching, queued by bch_cache_set_stop(). */

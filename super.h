@@ -10,8 +10,6 @@
 #include "bcache.h"
 
 extern struct mutex bch_register_lock;
-extern unsigned int bch_cutoff_writeback;
-extern unsigned int bch_cutoff_writeback_sync;
 
 bool bcache_rebooting(void);
 /* Counted so that stopping everything can wait for the last free. */
@@ -31,14 +29,10 @@ struct registration {
 	struct cache_sb		sb;
 };
 
-/* Superblock writes: the backing device's and the cache set's. */
-void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
-
 /* Cache sets */
 extern struct list_head bch_cache_sets;		/* under bch_register_lock */
 /* Registered backing devices in no set; under bch_register_lock. */
 extern struct list_head bch_uncached_devices;
-void bch_write_super(struct cache_set *c);
 
 /* kobject release functions of the ktypes sysfs.c defines. */
 void bch_cache_set_release(struct kobject *kobj);

@@ -17,6 +17,7 @@
 #include "backing.h"
 #include "btree.h"
 #include "gc.h"
+#include "io.h"
 #include "request.h"
 #include "set.h"
 #include "super.h"
@@ -24,6 +25,7 @@
 #include "sysfs_attr.h"
 #include "util.h"
 #include "uuid.h"
+#include "writeback.h"
 
 #include <linux/blkdev.h>
 #include <linux/ctype.h>
@@ -277,7 +279,10 @@ static ssize_t store_writeback_percent(struct kobject *kobj,
 	return size;
 }
 
-/* Writeback runs only on an attached device: there is nothing to start. */
+/*
+ * Writeback runs only on an attached device, whose thread looks at the
+ * flag when woken; without one there is nothing to start.
+ */
 static ssize_t store_writeback_running(struct kobject *kobj,
 				       const struct bch_attr *a,
 				       const char *buf, size_t size)
@@ -285,7 +290,11 @@ static ssize_t store_writeback_running(struct kobject *kobj,
 	struct cached_dev *dc = kobj_to_dc(kobj);
 	ssize_t ret = bch_attr_store_bool(kobj, a, buf, size);
 
-	if (ret >= 0 && dc->writeback_running) {
+	if (ret < 0)
+		return ret;
+	if (READ_ONCE(dc->writeback_thread)) {
+		bch_writeback_queue(dc);
+	} else if (dc->writeback_running) {
 		dc->writeback_running = false;
 		pr_err("%s: failed to run non-existent writeback thread\n",
 		       dc->disk.disk->disk_name);
@@ -296,7 +305,7 @@ static ssize_t store_writeback_running(struct kobject *kobj,
 static u64 shown_rate(struct cached_dev *dc)
 {
 	return dc->writeback_running ?
-		(u64)atomic_long_read(&dc->writeback_rate) << SECTOR_SHIFT : 0;
+		(u64)atomic_long_read(&dc->writeback_rate.rate) << SECTOR_SHIFT : 0;
 }
 
 static ssize_t show_writeback_rate(struct kobject *kobj,
@@ -314,7 +323,7 @@ static ssize_t store_writeback_rate(struct kobject *kobj,
 
 	if (ret)
 		return ret;
-	atomic_long_set(&kobj_to_dc(kobj)->writeback_rate, v);
+	atomic_long_set(&kobj_to_dc(kobj)->writeback_rate.rate, v);
 	return size;
 }
 
@@ -349,8 +358,10 @@ static ssize_t show_writeback_rate_debug(struct kobject *kobj,
 		len += sysfs_emit_at(buf, len, "%s%s%s\n", rows[i].name, h,
 				     rows[i].suffix);
 	}
-	/* When the rate limiter lets the next write go; none runs yet. */
-	return len + sysfs_emit_at(buf, len, "next io:\t%llims\n", 0LL);
+	/* When the rate limiter lets the next write go (past: negative). */
+	return len + sysfs_emit_at(buf, len, "next io:\t%llims\n",
+				   div64_s64(dc->writeback_rate.next -
+					     local_clock(), NSEC_PER_MSEC));
 }
 
 /*
