@@ -288,6 +288,11 @@ static void cached_dev_mark_stale(struct cached_dev *dc)
 {
 	struct closure cl;
 
+	/* Forced with dirty data in the cache: what only the cache had is lost. */
+	if (BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY)
+		pr_warn("%pg: running without its cache, whose dirty data is now stale and will be discarded\n",
+			dc->bdev);
+
 	closure_init_stack(&cl);
 	SET_BDEV_STATE(&dc->sb, BDEV_STATE_STALE);
 	bch_write_bdev_super(dc, &cl);

@@ -271,6 +271,13 @@ struct cached_dev {
 	atomic_long_t		writeback_flushes;
 	/* The rate is the idle set's maximum, until foreground I/O comes. */
 	bool			writeback_rate_idle_max;
+	/*
+	 * Writes to the backing device completed, and how many of them the
+	 * last completed flush covered: a flush is needed only when they
+	 * differ (writeback.c).
+	 */
+	atomic64_t		backing_writes;
+	atomic64_t		backing_flushed;
 };
 
 static inline struct cached_dev *to_cached_dev(struct bcache_device *d)

@@ -63,9 +63,9 @@ void bch_dirty_add(struct bcache_device *d, u64 offset, s64 sectors)
 		return;
 	}
 
-	atomic64_add(sectors, &d->sectors_dirty);
 	div_u64_rem(offset, d->stripe_size, &in_stripe);
 
+	/* The total gets what the stripes got: nothing past the last one. */
 	while (sectors && stripe < d->nr_stripes) {
 		s64 room = d->stripe_size - in_stripe;
 		s64 n = min_t(s64, abs(sectors), room);
@@ -75,6 +75,7 @@ void bch_dirty_add(struct bcache_device *d, u64 offset, s64 sectors)
 				     atomic_add_return(delta,
 						       d->stripe_sectors_dirty +
 						       stripe));
+		atomic64_add(delta, &d->sectors_dirty);
 		sectors -= delta;
 		in_stripe = 0;
 		stripe++;

@@ -249,14 +249,18 @@ void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio)
 /*
  * Both kinds of superblock go out the same way: @sb (already encoded) from
  * its own page to sector SB_SECTOR of @bdev, as one REQ_META bio held by
- * @cl until it completes.
+ * @cl until it completes. It is durable when it completes (FUA), and
+ * after everything written before it (PREFLUSH): a backing device's state
+ * turns clean only after the data written back, and a write waiting for
+ * the DIRTY state must not see it sit in the disk's volatile cache.
  */
 static void submit_sb_write(struct bio *bio, struct bio_vec *bv,
 			    unsigned short nr_bv, struct block_device *bdev,
 			    struct cache_sb_disk *sb, bio_end_io_t *endio,
 			    void *private, struct closure *cl)
 {
-	bio_init(bio, bdev, bv, nr_bv, REQ_OP_WRITE | REQ_SYNC | REQ_META);
+	bio_init(bio, bdev, bv, nr_bv,
+		 REQ_OP_WRITE | REQ_SYNC | REQ_META | REQ_PREFLUSH | REQ_FUA);
 	bio->bi_iter.bi_sector = SB_SECTOR;
 	__bio_add_page(bio, virt_to_page(sb), SB_SIZE, offset_in_page(sb));
 	bio->bi_end_io = endio;

@@ -642,6 +642,8 @@ struct search {
 
 	/* The range of the request, in backing-device sectors. */
 	u64			sector;
+	/* Backing writes the flush of a flush request covers. */
+	u64			flush_seq;
 	unsigned int		sectors;
 
 	unsigned int		recoverable:1;	/* a backing reread may fix it */
@@ -686,6 +688,8 @@ static void backing_request_endio(struct bio *bio)
 {
 	struct search *s = to_search(bio->bi_private);
 
+	if (op_is_write(bio_op(bio)))
+		bch_backing_wrote(search_dc(s));
 	if (bio->bi_status) {
 		s->iop.status = bio->bi_status;
 		s->recoverable = false;
@@ -1231,9 +1235,21 @@ static void backing_flush_endio(struct bio *bio)
 		pr_err("Can't flush %pg: returned bi_status %i\n",
 		       search_dc(s)->bdev, bio->bi_status);
 		bch_count_backing_io_errors(search_dc(s), bio);
+	} else {
+		bch_backing_flushed(search_dc(s), s->flush_seq);
 	}
 	bio_put(bio);
 	closure_put(&s->cl);
+}
+
+/* An empty flush request's copy on the backing device. */
+static void backing_nodata_endio(struct bio *bio)
+{
+	struct search *s = to_search(bio->bi_private);
+
+	if (!bio->bi_status)
+		bch_backing_flushed(search_dc(s), s->flush_seq);
+	backing_request_endio(bio);
 }
 
 /*
@@ -1246,7 +1262,8 @@ static void cached_dev_write_back_data(struct cached_dev *dc,
 	struct bio *bio = &s->bio.bio;
 	struct closure *cl = &s->cl;
 
-	if (bio->bi_opf & REQ_PREFLUSH) {
+	if ((bio->bi_opf & REQ_PREFLUSH) &&
+	    bch_backing_flush_wanted(dc, &s->flush_seq)) {
 		struct bio *flush = bio_alloc_bioset(dc->bdev, 0,
 						     REQ_OP_WRITE | REQ_PREFLUSH,
 						     GFP_NOIO,
@@ -1333,9 +1350,16 @@ static CLOSURE_CALLBACK(cached_dev_nodata)
 	closure_type(s, struct search, cl);
 	struct cache_set *c = s->iop.c;
 
-	/* The flush goes down as it came... */
-	s->bio.bio.bi_end_io = backing_request_endio;
-	closure_bio_submit(c, &s->bio.bio, cl);
+	/*
+	 * The flush goes down as it came, unless the backing device has had
+	 * no write since its last flush...
+	 */
+	if (!s->iop.flush_journal ||
+	    bch_backing_flush_wanted(search_dc(s), &s->flush_seq)) {
+		s->bio.bio.bi_end_io = s->iop.flush_journal ?
+			backing_nodata_endio : backing_request_endio;
+		closure_bio_submit(c, &s->bio.bio, cl);
+	}
 	/* ...and what the journal acknowledged must reach the cache device. */
 	if (s->iop.flush_journal)
 		bch_journal_meta(c, cl);

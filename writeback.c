@@ -151,6 +151,30 @@ void bch_writeback_marked_dirty(struct cached_dev *dc)
 }
 
 /* ---------------------------------------------------------------------
+ * Flushes of the backing device
+ *
+ * A flush from above (fsync) must reach the backing device only if some
+ * write to it completed since the last flush we saw complete: in
+ * writeback mode most fsyncs find nothing there, and upstream's empty
+ * flush to the disk on every one is what fsync-heavy users feel.
+ */
+
+bool bch_backing_flush_wanted(struct cached_dev *dc, u64 *seq)
+{
+	*seq = atomic64_read(&dc->backing_writes);
+	return *seq != (u64)atomic64_read(&dc->backing_flushed);
+}
+
+void bch_backing_flushed(struct cached_dev *dc, u64 seq)
+{
+	s64 old = atomic64_read(&dc->backing_flushed);
+
+	while ((u64)old < seq &&
+	       !atomic64_try_cmpxchg(&dc->backing_flushed, &old, seq))
+		;
+}
+
+/* ---------------------------------------------------------------------
  * The rate controller
  */
 
@@ -194,21 +218,24 @@ static s64 fragment_slope(const struct writeback_tuning *t,
  * The rate at which a fragmented cache should be emptied: the dirty
  * sectors per dirty bucket times the slope. A cache whose buckets hold
  * few dirty sectors each (more than three buckets' worth of space per
- * dirty bucket) wastes space that only writeback frees.
+ * dirty bucket) wastes space that only writeback frees. False when the
+ * term does not apply: then it must not replace the proportional term,
+ * which may be negative.
  */
-static s64 fragment_rate(const struct writeback_tuning *t,
-			 const struct wb_rate_input *in)
+static bool fragment_rate(const struct writeback_tuning *t,
+			  const struct wb_rate_input *in, s64 *rate)
 {
 	u64 span;
 
 	if (!t->consider_fragment || !in->dirty || !in->dirty_buckets ||
 	    in->in_use <= BCH_WRITEBACK_FRAGMENT_THRESHOLD_LOW)
-		return 0;
+		return false;
 	span = div64_u64(in->dirty_buckets * in->bucket_size, in->dirty);
 	if (span <= 3)
-		return 0;
-	return div64_s64((s64)in->dirty * fragment_slope(t, in->in_use),
-			 in->dirty_buckets);
+		return false;
+	*rate = div64_s64((s64)in->dirty * fragment_slope(t, in->in_use),
+			  in->dirty_buckets);
+	return true;
 }
 
 /*
@@ -223,10 +250,9 @@ VISIBLE_IF_KUNIT void bch_writeback_rate_step(const struct writeback_tuning *t,
 {
 	s64 error = (s64)in->dirty - (s64)in->target;
 	s64 p = div_s64(error, t->p_term_inverse);
-	s64 fp = fragment_rate(t, in);
-	s64 i;
+	s64 fp, i;
 
-	if (fp > p)
+	if (fragment_rate(t, in, &fp) && fp > p)
 		p = fp;
 
 	if ((error < 0 && *integral > 0) || (error > 0 && in->keeping_up))
@@ -523,6 +549,7 @@ static void wb_write_endio(struct bio *bio)
 {
 	struct wb_io *io = bio->bi_private;
 
+	bch_backing_wrote(io->dc);
 	if (bio->bi_status) {
 		io->status = bio->bi_status;
 		bch_count_backing_io_errors(io->dc, bio);
@@ -617,15 +644,19 @@ static void batch_flush(struct cached_dev *dc, struct wb_batch *b)
 {
 	struct bio flush;
 	unsigned int i;
+	u64 seq;
 	int ret;
 
+	bch_backing_flush_wanted(dc, &seq);
 	bio_init(&flush, dc->bdev, NULL, 0, REQ_OP_WRITE | REQ_PREFLUSH);
 	ret = test_bit(CACHE_SET_IO_DISABLE, &dc->disk.c->flags) ?
 		-EIO : submit_bio_wait(&flush);
 	bio_uninit(&flush);
 	atomic_long_inc(&dc->writeback_flushes);
-	if (!ret)
+	if (!ret) {
+		bch_backing_flushed(dc, seq);
 		return;
+	}
 
 	pr_err("%pg: flush failed (%d), dirty data stays dirty\n", dc->bdev,
 	       ret);
@@ -881,6 +912,9 @@ void bch_cached_dev_writeback_init(struct cached_dev *dc)
 {
 	init_rwsem(&dc->writeback_lock);
 	bch_keybuf_init(&dc->writeback_keys);
+	/* Nothing known about what came before: the first flush goes down. */
+	atomic64_set(&dc->backing_writes, 1);
+	atomic64_set(&dc->backing_flushed, 0);
 	INIT_DELAYED_WORK(&dc->writeback_rate_update, writeback_rate_update);
 }
 

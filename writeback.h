@@ -79,6 +79,19 @@ void bch_writeback_mark_dirty(struct cached_dev *dc, struct closure *cl);
 void bch_writeback_marked_dirty(struct cached_dev *dc);
 void bch_writeback_queue(struct cached_dev *dc);
 
+/*
+ * Flushes of the backing device: count each completed write; a flush is
+ * wanted only if one completed since the last flush did (*@seq is what
+ * it covers, for _flushed() once it completed).
+ */
+static inline void bch_backing_wrote(struct cached_dev *dc)
+{
+	atomic64_inc(&dc->backing_writes);
+}
+
+bool bch_backing_flush_wanted(struct cached_dev *dc, u64 *seq);
+void bch_backing_flushed(struct cached_dev *dc, u64 seq);
+
 /* Foreground I/O arrived: an idle set at full writeback rate slows down. */
 void bch_writeback_set_busy(struct cache_set *c);
 

@@ -10,10 +10,7 @@
 C=/dev/vdb
 B=/dev/vda
 NOTE=/dev/vdd
-# Until our writeback lands, writeback mode writes through: nothing is
-# dirty, and the flushed data must survive all the same.
 DIRTY=dirty
-testing_ref || DIRTY=clean
 REC_AT=1024	# records: 64 KiB blocks from MiB 64 of bcache0
 
 region_a() {

@@ -70,6 +70,21 @@ SUM2=$(md5sum < /tmp/wb2 | cut -d' ' -f1)
 check "write 4 MiB at MiB 40, fsync" \
 	dd if=/tmp/wb2 of=/dev/bcache0 bs=1M seek=40 conv=fsync
 check_eq "state reads dirty again" dirty "$(cat $SYS/state)"
+# Nothing reaches vda while writes stay dirty: an fsync then has nothing
+# to flush there. Ours sends vda no flush; the kernel's sends one each.
+F0=$(vda_flushes)
+for i in 1 2 3 4; do
+	dd if=/tmp/wb2 of=/dev/bcache0 bs=64k count=1 seek=$((1600 + i)) \
+		conv=fsync,notrunc 2>/dev/null
+done
+F1=$(vda_flushes)
+echo "### backing flushes for 4 fsynced dirty writes: $((F1 - F0))"
+if testing_ref; then
+	check "4 fsyncs of dirty writes flush vda each time (upstream)" \
+		[ $((F1 - F0)) -ge 4 ]
+else
+	check_eq "4 fsyncs of dirty writes send vda no flush" 0 $((F1 - F0))
+fi
 check "stop the set" cs_stop
 [ -e /sys/block/bcache0 ] && bc_stop bcache0
 check "the superblock on vda still says dirty" \
