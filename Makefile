@@ -21,7 +21,7 @@ bcache-$(CONFIG_BCACHE_KUNIT_TEST) += tests/kunit/ondisk_test.o \
 			   tests/kunit/vectors_test.o tests/kunit/alloc_test.o \
 			   tests/kunit/gc_test.o tests/kunit/journal_test.o \
 			   tests/kunit/btree_test.o tests/kunit/super_test.o \
-			   tests/kunit/stats_test.o
+			   tests/kunit/stats_test.o tests/kunit/writeback_test.o
 
 # Out of tree the kernel's autoconf.h does not know our own symbols: the
 # caller names them on the command line and we hand them to the compiler.
