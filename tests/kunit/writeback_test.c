@@ -224,10 +224,8 @@ struct rate_case {
 
 static const struct rate_case rate_cases[] = {
 	/*
-	 * Below target the proportional term is negative.
-	 * FAILS: ours clamps it at 0 (bch_writeback_rate_step() takes the
-	 * larger of it and fragment_rate(), which is 0 when the fragment
-	 * term does not apply), so writeback_rate_debug shows 0.
+	 * Below target the proportional term is negative, and stays so
+	 * where the fragment term does not apply.
 	 */
 	{ "below target: minimum",
 	  1000000, 500000, 30, 1000, 1024, true, false, 0,
@@ -241,8 +239,6 @@ static const struct rate_case rate_cases[] = {
 	/*
 	 * A positive integral shrinks below target, and the negative
 	 * proportional term pulls the rate down with it.
-	 * FAILS: ours drops the negative proportional term (see above) and
-	 * writes back at 400 sectors/s instead of the minimum.
 	 */
 	{ "below target, positive integral shrinks",
 	  1000000, 800000, 30, 1000, 1024, true, false, 5000000,
@@ -705,8 +701,6 @@ static void dirty_test_past_end(struct kunit *test)
 /*
  * An add that starts in the last stripe and runs past it counts the part
  * inside, and the total must stay the sum of the counters.
- * FAILS: bch_dirty_add() adds all of @sectors to the total before it
- * walks the stripes, so the total is 400 where the counters hold 192.
  */
 static void dirty_test_straddles_end(struct kunit *test)
 {
