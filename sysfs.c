@@ -9,8 +9,9 @@
  * device's files run under its state_lock, and none of them while the
  * system reboots.
  *
- * Files that concern writeback already hold their values, so that settings
- * made before a cache is attached are kept, but nothing acts on them yet.
+ * Files that concern writeback hold their values without a cache too, so
+ * that settings made before a cache is attached are kept; the writeback
+ * thread and its rate controller read them.
  */
 
 #include "bcache.h"
@@ -222,7 +223,7 @@ static ssize_t store_detach(struct kobject *kobj, const struct bch_attr *a,
 	if (dc->disk.c)
 		ret = bch_cached_dev_detach(dc);
 	mutex_unlock(&bch_register_lock);
-	/* A device with dirty data stays attached, and the write says so. */
+	/* Returns at once; dirty data is written back before the detach. */
 	return ret ?: size;
 }
 
@@ -264,7 +265,7 @@ static ssize_t show_sequential_cutoff(struct kobject *kobj,
 	return bch_sysfs_show_human(buf, kobj_to_dc(kobj)->sequential_cutoff);
 }
 
-/* The knobs of writeback, kept for when a cache is attached */
+/* The knobs of writeback, kept while no cache is attached */
 
 static ssize_t store_writeback_percent(struct kobject *kobj,
 				       const struct bch_attr *a,

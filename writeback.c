@@ -708,6 +708,17 @@ static bool writeback_should_pause(struct cached_dev *dc)
 	       test_bit(CACHE_SET_IO_DISABLE, &dc->disk.c->flags);
 }
 
+/*
+ * Between batches, writeback_running 0 holds the thread at once (upstream
+ * finishes the keybuf first, up to 500 keys); a detach overrides it.
+ */
+static bool writeback_held(struct cached_dev *dc)
+{
+	return writeback_should_pause(dc) ||
+	       (!READ_ONCE(dc->writeback_running) &&
+		!test_bit(BCACHE_DEV_DETACHING, &dc->disk.flags));
+}
+
 /* Sleep @delay jiffies, or less when told to stop. */
 static void writeback_sleep(struct cached_dev *dc, unsigned long delay)
 {
@@ -741,7 +752,7 @@ static void write_keybuf_back(struct cached_dev *dc)
 
 	if (!b)
 		return;
-	while (!writeback_should_pause(dc)) {
+	while (!writeback_held(dc)) {
 		unsigned int failed;
 
 		batch_gather(dc, b, batch_budget(dc));
@@ -870,10 +881,26 @@ static int writeback_thread(void *arg)
  * Counting dirty data at attach
  */
 
+/*
+ * A big device's keys are counted by several workers, each taking the
+ * keys whose end lies in its slice of the device (a key spanning two
+ * slices is counted once, by the slice of its end): as upstream does
+ * with its bch_dirtcnt threads, half the CPUs, at most 12 (and at least
+ * two, so that the parallel walk is the one every big device takes).
+ */
+#define DIRTY_COUNT_WORKERS_MAX	12
+/* Below this many sectors of backing device, one walk will do. */
+#define DIRTY_COUNT_PARALLEL_MIN	(1ULL << 31)	/* 1 TiB */
+
 struct dirty_count {
 	struct btree_op		op;
+	struct work_struct	work;
 	struct bcache_device	*d;
+	u64			from, to;	/* key ends in (from, to] */
 	unsigned long		keys;
+	int			ret;
+	struct completion	*done;
+	atomic_t		*left;
 };
 
 static int dirty_count_key(struct btree_op *op, struct btree *b,
@@ -881,7 +908,7 @@ static int dirty_count_key(struct btree_op *op, struct btree *b,
 {
 	struct dirty_count *dc = container_of(op, struct dirty_count, op);
 
-	if (KEY_INODE(k) > dc->d->id)
+	if (KEY_INODE(k) > dc->d->id || KEY_OFFSET(k) > dc->to)
 		return MAP_DONE;
 	if (KEY_DIRTY(k))
 		bch_dirty_add(dc->d, KEY_START(k), KEY_SIZE(k));
@@ -890,16 +917,81 @@ static int dirty_count_key(struct btree_op *op, struct btree *b,
 	return MAP_CONTINUE;
 }
 
+static void dirty_count_slice(struct dirty_count *dc)
+{
+	bch_btree_op_init(&dc->op, -1);
+	dc->ret = bch_btree_map_keys(&dc->op, dc->d->c,
+				     &KEY(dc->d->id, dc->from, 0),
+				     dirty_count_key, 0);
+}
+
+static void dirty_count_work(struct work_struct *work)
+{
+	struct dirty_count *dc = container_of(work, struct dirty_count, work);
+
+	dirty_count_slice(dc);
+	if (atomic_dec_and_test(dc->left))
+		complete(dc->done);
+}
+
+/* The sectors the device's keys can lie in: its stripes cover them. */
+static u64 dirty_count_span(struct bcache_device *d)
+{
+	return (u64)d->nr_stripes * d->stripe_size;
+}
+
+static unsigned int dirty_count_workers(struct bcache_device *d)
+{
+	unsigned int n = clamp(num_online_cpus() / 2, 2U,
+			       (unsigned int)DIRTY_COUNT_WORKERS_MAX);
+
+	return dirty_count_span(d) < DIRTY_COUNT_PARALLEL_MIN ? 1 : n;
+}
+
 void bch_sectors_dirty_init(struct bcache_device *d)
 {
-	struct dirty_count count = { .d = d };
-	int ret;
+	DECLARE_COMPLETION_ONSTACK(done);
+	unsigned int i, n = dirty_count_workers(d);
+	u64 slice = div_u64(dirty_count_span(d), n);
+	struct dirty_count *dc;
+	atomic_t left;
+	int ret = 0;
 
 	bch_dirty_reset(d);
-	bch_btree_op_init(&count.op, -1);
-	ret = bch_btree_map_keys(&count.op, d->c, &KEY(d->id, 0, 0),
-				 dirty_count_key, 0);
-	if (ret < 0)
+	dc = kcalloc(n, sizeof(*dc), GFP_KERNEL);
+	if (!dc) {
+		n = 1;
+		slice = dirty_count_span(d);
+		dc = kzalloc(sizeof(*dc), GFP_KERNEL);
+		if (!dc) {
+			pr_err("bcache: no memory to count the dirty data of %s\n",
+			       d->disk->disk_name);
+			return;
+		}
+	}
+
+	atomic_set(&left, n);
+	for (i = 0; i < n; i++) {
+		dc[i].d = d;
+		dc[i].from = i * slice;
+		dc[i].to = i + 1 == n ? MAX_KEY_OFFSET : (i + 1) * slice;
+		dc[i].done = &done;
+		dc[i].left = &left;
+	}
+	if (n == 1) {
+		dirty_count_slice(dc);
+	} else {
+		for (i = 0; i < n; i++) {
+			INIT_WORK(&dc[i].work, dirty_count_work);
+			queue_work(system_unbound_wq, &dc[i].work);
+		}
+		wait_for_completion(&done);
+	}
+
+	for (i = 0; i < n; i++)
+		ret = ret ?: min(dc[i].ret, 0);
+	kfree(dc);
+	if (ret)
 		pr_warn("bcache: counting dirty data of %s failed: %d\n",
 			d->disk->disk_name, ret);
 }
