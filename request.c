@@ -206,8 +206,14 @@ static CLOSURE_CALLBACK(data_insert_keys)
 
 	if (op->cache_write_failed) {
 		op->cache_write_failed = false;
-		if (op->replace) {
-			/* A miss fill that failed: just do not cache it. */
+		/*
+		 * A miss fill or a moved extent that failed: just leave the
+		 * old key be. A dirty write that failed: the write fails, and
+		 * what the cache and the backing device held stays valid,
+		 * where pointers to the unwritten data (upstream inserts them)
+		 * would replace it with garbage.
+		 */
+		if (op->replace || op->writeback) {
 			insert_keys_unpin(op);
 			data_insert_finish(op);
 			return;
@@ -290,10 +296,14 @@ static void data_insert_endio(struct bio *bio)
 						 struct data_insert_op, cl);
 	blk_status_t err = bio->bi_status;
 
-	/* Written-through data has a copy on the backing device; dirty not. */
-	if (err && op->writeback)
+	/*
+	 * Written-through data has a copy on the backing device; dirty data
+	 * not, so the writer hears of it. Either way the keys are not
+	 * inserted as they are (data_insert_keys()).
+	 */
+	if (err && op->writeback && !op->replace)
 		op->status = err;
-	else if (err)
+	if (err)
 		op->cache_write_failed = true;
 	bch_bbio_endio(op->c, bio, err, "writing data to cache");
 }
