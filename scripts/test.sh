@@ -88,7 +88,8 @@ fi
 # Scenarios: the named ones, or every tests/vm/*.sh. One that spans two
 # boots (a power cut) says "# vm: two boots" and is listed twice in a row;
 # one that must see what all the others left (leakcheck) says
-# "# vm: last" and runs at the end of every VM.
+# "# vm: last" and runs at the end of every VM; one that loads a test
+# module of tools/kmod/ says "# vm: extra NAME" (below).
 units=() lasts=()
 for f in "$REPO"/tests/vm/*.sh; do
 	n=$(basename "$f" .sh)
@@ -140,6 +141,30 @@ done < <(for u in "${units[@]}"; do
 		echo "$s $u"
 	done | sort -rn)
 
+# Test modules: a scenario that loads tools/kmod/NAME.c's module from
+# /lib/modules/extra/ says "# vm: extra NAME". Each one named by the
+# scenarios of this run is built once (W=1) and handed to every VM.
+step "test modules (tools/kmod/)"
+vm_extras=()
+for x in $(for u in "${units[@]}" "${lasts[@]}"; do
+		for n in $u; do
+			sed -n 's/^# vm: extra \([a-z0-9_]*\).*/\1/p' \
+				"$REPO/tests/vm/$n.sh" 2>/dev/null
+		done
+	done | sort -u); do
+	xdir=$BCACHE_CACHE/kmod-test-$(basename "$REPO")-$x
+	rm -rf "$xdir"
+	if xko=$("$REPO/scripts/kmod.sh" debug "$x" "$xdir" 2> "$xdir.log"); then
+		check_ok "build: tools/kmod/$x.c builds" | say
+		vm_extras+=(-x "$xko")
+	else
+		check_fail "build: tools/kmod/$x.c builds" | say
+		tail -n 30 "$xdir.log" | sed 's/^/    | /'
+	fi
+	check_log_clean "static: W=1 build of tools/kmod/$x.c has no warnings" \
+		"$xdir.log"
+done
+
 vm_pids=()
 if [ -f "$mod/bcache.ko" ]; then
 	vm_t0=$(date +%s)
@@ -150,7 +175,7 @@ if [ -f "$mod/bcache.ko" ]; then
 		# Guests side by side share the CPUs: a scenario's time limit
 		# (vm.sh's default 600 s) grows with their number.
 		"$REPO/scripts/vm.sh" -c "${TEST_VM_CPUS:-2}" -t $((600 * nvms)) \
-			-k "$mod/bcache.ko" \
+			-k "$mod/bcache.ko" "${vm_extras[@]}" \
 			-l "$BCACHE_CACHE/console-test-$(basename "$REPO")-$((g + 1)).log" "${these[@]}" \
 			> "$vmdir/vm$g.out" 2>&1 &
 		vm_pids+=($!)
