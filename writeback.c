@@ -402,9 +402,10 @@ static bool keybuf_full(struct keybuf *buf)
 	return bitmap_full(buf->used, KEYBUF_NR);
 }
 
-static struct bkey stripe_pos(struct cached_dev *dc, unsigned long stripe)
+static void stripe_pos(struct bkey *pos, struct cached_dev *dc,
+		       unsigned long stripe)
 {
-	return KEY(dc->disk.id, (u64)stripe * dc->disk.stripe_size, 0);
+	*pos = KEY(dc->disk.id, (u64)stripe * dc->disk.stripe_size, 0);
 }
 
 /* Full dirty stripes, from where the last scan stopped, wrapping once. */
@@ -429,8 +430,8 @@ static void refill_full_stripes(struct cached_dev *dc)
 		}
 		end = find_next_zero_bit(d->full_dirty_stripes, n, next);
 		looked += end - stripe;
-		buf->last_scanned = stripe_pos(dc, next);
-		to = stripe_pos(dc, end);
+		stripe_pos(&buf->last_scanned, dc, next);
+		stripe_pos(&to, dc, end);
 		bch_refill_keybuf(d->c, buf, &to, dirty_pred);
 		stripe = end >= n ? 0 : end;
 	}

@@ -1,0 +1,151 @@
+# Benchmark (not a test): writeback mode, ours and the kernel's bcache in
+# one boot of the perf kernel, on bench_set_make()'s set (512 MiB cache of
+# 512 KiB buckets; under tools/bench.sh -i a RAM disk in front of
+# null_blk). Prints "BENCH <who> <metric> <value>"; metrics ending in _ms
+# or _kb are better when lower, the rest are IOPS or MB/s.
+#   randwrite_wb   4 KiB random writes at QD 16 that stay dirty (IOPS)
+#   drain_mbs      writeback of 256 MiB of random 4 KiB dirty data with
+#                  the set idle, writeback_percent 0 (MB/s of dirty data)
+#   hit_p99_ms, hit_p9999_ms
+#                  4 KiB cache hits at QD 1 while that writeback runs:
+#                  completion latency percentiles (fio clat)
+# INFO lines add the backing device's writes during the drain: requests,
+# merges and the average request size, which say how contiguous the
+# writeback was.
+cmdline_arg() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" /proc/cmdline; }
+RUNTIME=$(cmdline_arg bench_runtime)
+RUNTIME=${RUNTIME:-15}
+ROUNDS=$(cmdline_arg bench_rounds)
+ROUNDS=${ROUNDS:-3}
+SYS=/sys/block/bcache0/bcache
+DRAIN_MB=256
+HIT_MB=32
+
+load_who() {
+	if [ "$who" = ours ]; then load_ours; else load_ref; fi
+}
+
+clock_ns() {
+	local line
+	while read -r line; do
+		case $line in
+		"now at "*)
+			line=${line#now at }
+			echo "${line%% *}"
+			return
+			;;
+		esac
+	done < /proc/timer_list
+}
+
+# IOPS of a time-based fio run on bcache0 (writes: field 49).
+fio_iops() {
+	fio --name=b --filename=/dev/bcache0 --rw="$1" --bs=4k --iodepth=16 \
+		--ioengine=libaio --direct=1 --runtime="$RUNTIME" --time_based \
+		--size="$2" --offset="${3:-0}" --randrepeat=1 --norandommap \
+		--group_reporting --minimal 2>/dev/null |
+	awk -F';' -v rw="$1" '{ print (rw ~ /read/) ? $8 : $49 }'
+}
+
+# Every 4 KiB block of $1 MiB from MiB $2 written once, in random order.
+fill_random() {
+	fio --name=fill --filename=/dev/bcache0 --rw=randwrite --bs=4k \
+		--iodepth=16 --ioengine=libaio --direct=1 --size="$1"M \
+		--offset="$2"M --randrepeat=1 > /dev/null 2>&1
+}
+
+dirty_zero() { [ "$(cat $SYS/dirty_data)" = 0.0k ]; }
+# Wait for dirty_data to reach zero, looking every 50 ms (the drain of a
+# fast run takes seconds).
+wait_drained() {
+	local n=0
+	while ! dirty_zero && [ $n -lt 72000 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+}
+
+# Backing writes, merges, sectors written (its stat file).
+backing_writes() {
+	awk '{ print $5, $6, $7 }' "/sys/block/$(bench_backing_disk)/stat"
+}
+
+# Read clat percentiles 99 and 99.99 of a QD 1 random read of the hit
+# region, in microseconds: "p99 p9999".
+hit_latency() {
+	fio --name=lat --filename=/dev/bcache0 --rw=randread --bs=4k \
+		--iodepth=1 --ioengine=libaio --direct=1 \
+		--runtime="$RUNTIME" --time_based --size=${HIT_MB}M \
+		--randrepeat=1 --norandommap --percentile_list=99:99.99 \
+		--minimal 2>/dev/null |
+	awk -F';' '{
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^99.000000%=/) { sub(/.*=/, "", $i); a = $i }
+			if ($i ~ /^99.990000%=/) { sub(/.*=/, "", $i); b = $i }
+		}
+		print a, b
+	}'
+}
+
+bench_one() {
+	who=$1
+	bench_set_make
+	load_who
+	bench_set_up
+	cs_tune bcache0
+	echo writeback > $SYS/cache_mode
+	echo 0 > $SYS/writeback_running
+	# A full pass may end in a sleep of writeback_delay before the
+	# kernel's driver notices it is done: none for either.
+	echo 0 > $SYS/writeback_delay
+
+	# The hit region: cached clean, read until it all hits.
+	echo writethrough > $SYS/cache_mode
+	fio --name=hits --filename=/dev/bcache0 --rw=write --bs=1M \
+		--size=${HIT_MB}M --direct=1 --ioengine=libaio --iodepth=4 \
+		> /dev/null 2>&1
+	bench_warm "$who" "$HIT_MB" 20 8
+	echo writeback > $SYS/cache_mode
+
+	# Random writes, past the hit region; they stay dirty.
+	echo "BENCH $who randwrite_wb $(fio_iops randwrite 64M 64M)"
+
+	# The drain: what the random writes left plus a region written once
+	# all over, then writeback at full speed with the set idle.
+	fill_random $DRAIN_MB 128
+	local dirty w0 w1 t0 t1
+	dirty=$(cat $SYS/dirty_data)
+	w0=$(backing_writes)
+	t0=$(clock_ns)
+	echo 0 > $SYS/writeback_percent
+	echo 1 > $SYS/writeback_running
+	wait_drained
+	t1=$(clock_ns)
+	w1=$(backing_writes)
+	echo "$t0 $t1" | awk -v w="$who" -v mb=$DRAIN_MB '{
+		printf "BENCH %s drain_mbs %.1f\n", w, mb / (($2 - $1) / 1e9) }'
+	echo "$w0 $w1" | awk -v w="$who" -v d="$dirty" '{
+		n = $4 - $1; m = $5 - $2; s = $6 - $3
+		printf "INFO %s drain of %s dirty: backing writes %d, merged %d, %.1f KiB each\n",
+			w, d, n, m, n ? s / n / 2 : 0 }'
+
+	# Hits while writeback runs: dirty data again, writeback at full
+	# speed, reads of the clean region meanwhile.
+	echo 0 > $SYS/writeback_running
+	fill_random 64 128
+	echo 1 > $SYS/writeback_running
+	set -- $(hit_latency)
+	echo "BENCH $who hit_p99_ms $(awk -v v="$1" 'BEGIN { print v / 1000 }')"
+	echo "BENCH $who hit_p9999_ms $(awk -v v="$2" 'BEGIN { print v / 1000 }')"
+	echo "INFO $who hit latency while writing back: dirty_data at the end $(cat $SYS/dirty_data)"
+	wait_drained
+	unload_bcache
+}
+
+for round in $(seq "$ROUNDS"); do
+	if [ $((round % 2)) = 1 ]; then order="ours ref"; else order="ref ours"; fi
+	for who in $order; do
+		bench_one $who
+	done
+done
+check_ok "benchmark ran"
