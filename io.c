@@ -86,6 +86,52 @@ void bch_submit_bbio(struct bio *bio, struct cache_set *c,
 	__bch_submit_bbio(bio, c);
 }
 
+/*
+ * A copy of a key's data through memory (writeback, moving gc): a bbio
+ * with @sectors worth of pages of its own, its bvecs inline after it
+ * (the caller allocated room for them). It holds a reference of its own,
+ * so the bch_bbio_endio() of the read leaves it for the write, which
+ * bch_copy_bbio_rewind() points at where the data goes. 0 or -ENOMEM.
+ */
+int bch_copy_bbio_init(struct bbio *b, unsigned int sectors, bool idle)
+{
+	unsigned short pages = DIV_ROUND_UP(sectors, PAGE_SECTORS);
+	struct bio *bio = &b->bio;
+
+	bio_init(bio, NULL, bio->bi_inline_vecs, pages, REQ_OP_READ);
+	bio_get(bio);
+	bio->bi_iter.bi_size = sectors << SECTOR_SHIFT;
+	if (idle)
+		bio_set_prio(bio, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
+	if (bch_bio_alloc_pages(bio, GFP_KERNEL)) {
+		bio_uninit(bio);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void bch_copy_bbio_rewind(struct bbio *b, struct block_device *bdev,
+			  u64 sector, unsigned int sectors)
+{
+	struct bio *bio = &b->bio;
+
+	bio_reset(bio, bdev, REQ_OP_WRITE);
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_iter.bi_size = sectors << SECTOR_SHIFT;
+	bio->bi_vcnt = DIV_ROUND_UP(bio->bi_iter.bi_size, PAGE_SIZE);
+	bch_bio_map(bio, NULL);
+}
+
+void bch_copy_bbio_release(struct bbio *b)
+{
+	struct bio_vec *bv;
+	struct bvec_iter_all iter;
+
+	bio_for_each_segment_all(bv, &b->bio, iter)
+		__free_page(bv->bv_page);
+	bio_uninit(&b->bio);
+}
+
 /* ---- cache device errors ---- */
 
 /* errors *= 127/128, without losing an error counted meanwhile */

@@ -35,6 +35,12 @@ struct bbio {
 
 void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio);
 
+/* A bbio that copies a key's data through pages of its own (io.c). */
+int bch_copy_bbio_init(struct bbio *b, unsigned int sectors, bool idle);
+void bch_copy_bbio_rewind(struct bbio *b, struct block_device *bdev,
+			  u64 sector, unsigned int sectors);
+void bch_copy_bbio_release(struct bbio *b);
+
 /*
  * Superblock writes, the backing device's and the cache set's: each
  * sleeps until the previous write of the same superblock is done, and

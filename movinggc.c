@@ -53,13 +53,7 @@ static bool moving_pred(struct keybuf *buf, struct bkey *k)
 
 static void moving_io_free(struct moving_io *io)
 {
-	struct bio *bio = &io->bio.bio;
-	struct bio_vec *bv;
-	struct bvec_iter_all iter;
-
-	bio_for_each_segment_all(bv, bio, iter)
-		__free_page(bv->bv_page);
-	bio_uninit(bio);
+	bch_copy_bbio_release(&io->bio);
 	kfree(io);
 }
 
@@ -89,11 +83,8 @@ static CLOSURE_CALLBACK(moving_io_write)
 	}
 
 	/* Rewind the bio over the pages it was just read into. */
-	bio_reset(bio, NULL, REQ_OP_WRITE);
-	bio->bi_iter.bi_sector = KEY_START(&io->w->key);
-	bio->bi_iter.bi_size = KEY_SIZE(&io->w->key) << SECTOR_SHIFT;
-	bio->bi_vcnt = DIV_ROUND_UP(bio->bi_iter.bi_size, PAGE_SIZE);
-	bch_bio_map(bio, NULL);
+	bch_copy_bbio_rewind(&io->bio, NULL, KEY_START(&io->w->key),
+			     KEY_SIZE(&io->w->key));
 
 	op->bio = bio;
 	closure_call(&op->cl, bch_data_insert, NULL, cl);
@@ -144,17 +135,11 @@ static struct moving_io *moving_io_alloc(struct cache_set *c,
 	io->op.writeback = KEY_DIRTY(&w->key);
 	bkey_copy(&io->op.replace_key, &w->key);
 
-	bio = &io->bio.bio;
-	bio_init(bio, NULL, bio->bi_inline_vecs, pages, REQ_OP_READ);
-	/* Our own reference: bch_bbio_endio() puts the read's. */
-	bio_get(bio);
-	bio->bi_iter.bi_size = KEY_SIZE(&w->key) << SECTOR_SHIFT;
-	bio_set_prio(bio, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
-	if (bch_bio_alloc_pages(bio, GFP_KERNEL)) {
-		bio_uninit(bio);
+	if (bch_copy_bbio_init(&io->bio, KEY_SIZE(&w->key), true)) {
 		kfree(io);
 		return NULL;
 	}
+	bio = &io->bio.bio;
 	bio->bi_private = &io->cl;
 	bio->bi_end_io = moving_read_endio;
 	return io;

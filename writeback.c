@@ -494,13 +494,7 @@ struct wb_batch {
 
 static void wb_io_free(struct wb_io *io)
 {
-	struct bio *bio = &io->bio.bio;
-	struct bio_vec *bv;
-	struct bvec_iter_all iter;
-
-	bio_for_each_segment_all(bv, bio, iter)
-		__free_page(bv->bv_page);
-	bio_uninit(bio);
+	bch_copy_bbio_release(&io->bio);
 	kfree(io);
 }
 
@@ -509,7 +503,6 @@ static struct wb_io *wb_io_alloc(struct cached_dev *dc,
 {
 	unsigned int pages = DIV_ROUND_UP(KEY_SIZE(&w->key), PAGE_SECTORS);
 	struct wb_io *io;
-	struct bio *bio;
 
 	io = kzalloc(struct_size(io, bio.bio.bi_inline_vecs, pages),
 		     GFP_KERNEL);
@@ -517,16 +510,8 @@ static struct wb_io *wb_io_alloc(struct cached_dev *dc,
 		return NULL;
 	io->w = w;
 	io->dc = dc;
-
-	bio = &io->bio.bio;
-	bio_init(bio, NULL, bio->bi_inline_vecs, pages, REQ_OP_READ);
-	/* Our own reference: bch_bbio_endio() puts the read's. */
-	bio_get(bio);
-	bio->bi_iter.bi_size = KEY_SIZE(&w->key) << SECTOR_SHIFT;
-	if (!dc->wb.percent)
-		bio_set_prio(bio, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
-	if (bch_bio_alloc_pages(bio, GFP_KERNEL)) {
-		bio_uninit(bio);
+	/* With writeback_percent 0 writeback yields to everything else. */
+	if (bch_copy_bbio_init(&io->bio, KEY_SIZE(&w->key), !dc->wb.percent)) {
 		kfree(io);
 		return NULL;
 	}
@@ -621,11 +606,9 @@ static bool batch_write(struct cached_dev *dc, struct wb_batch *b)
 
 		if (io->status)
 			continue;
-		bio_reset(bio, dc->bdev, REQ_OP_WRITE);
-		bio->bi_iter.bi_sector = KEY_START(&io->w->key);
-		bio->bi_iter.bi_size = KEY_SIZE(&io->w->key) << SECTOR_SHIFT;
-		bio->bi_vcnt = DIV_ROUND_UP(bio->bi_iter.bi_size, PAGE_SIZE);
-		bch_bio_map(bio, NULL);
+		bch_copy_bbio_rewind(&io->bio, dc->bdev,
+				     KEY_START(&io->w->key),
+				     KEY_SIZE(&io->w->key));
 		bio->bi_private = io;
 		bio->bi_end_io = wb_write_endio;
 		io->batch = &cl;

@@ -213,6 +213,17 @@ dm_small() { dm_create "$1" "0 $(( $3 * 2048 )) linear $2 0"; }
 # Flush and forget the page cache, so that reads go to the block device.
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
+# The dirty sectors of bcache0 (inode 0) in the btree, from the set's
+# debugfs dump, in sysfs's human format: what its dirty_data must read.
+bc_dump_dirty() {
+	awk '/ dirty/ && $1 ~ /^0:/ { s += $3 }
+	END {
+		v = s * 512; u = 0
+		do { r = v % 1024; v = int(v / 1024); u++ } while (v >= 1000)
+		printf "%d.%d%s\n", v, int(r * 10 / 1024), substr("?kMGTPEZY", u + 1, 1)
+	}' "/sys/kernel/debug/bcache/bcache-$(basename "$(cs_dir)")"
+}
+
 # Backing device $1 (bcacheN) is attached to a cache set: clean or dirty.
 bc_attached() { grep -Eq 'clean|dirty' "/sys/block/$1/bcache/state"; }
 
@@ -409,6 +420,24 @@ cs_stop() {
 	echo 1 > "$set/stop" && wait_gone "$set" 60 || return 1
 	[ -n "$ca" ] || return 0
 	wait_released "/dev/$(basename "$(dirname "$ca")")" 60
+}
+
+# The kernel's monotonic clock now, in nanoseconds: the "now at" line at
+# the top of /proc/timer_list (ktime_get(), from the clocksource).
+# /proc/uptime only counts in 10 ms steps, about what a whole registration
+# takes, and printk's stamps come from sched_clock, which under TCG
+# sometimes falls back to jiffies (4 ms steps at HZ=250).
+clock_ns() {
+	local line
+	while read -r line; do
+		case $line in
+		"now at "*)
+			line=${line#now at }
+			echo "${line%% *}"
+			return
+			;;
+		esac
+	done < /proc/timer_list
 }
 
 # Direct-I/O checksum of $3 MiB of block device $1 from MiB $2 (fio-free:

@@ -11,16 +11,6 @@ SYS=/sys/block/bcache0/bcache
 
 # Flushes the backing device completed (diskstats field 19, 5.5+).
 vda_flushes() { awk '$3 == "vda" { print $19 }' /proc/diskstats; }
-# The dirty sectors of bcache0 in the btree (debugfs dump), in sysfs's
-# human format: what dirty_data must read.
-dump_dirty() {
-	awk '/ dirty/ && $1 ~ /^0:/ { s += $3 }
-	END {
-		v = s * 512; u = 0
-		do { r = v % 1024; v = int(v / 1024); u++ } while (v >= 1000)
-		printf "%d.%d%s\n", v, int(r * 10 / 1024), substr("?kMGTPEZY", u + 1, 1)
-	}' /sys/kernel/debug/bcache/bcache-$(basename $(cs_dir))
-}
 is_clean() { [ "$(cat $SYS/state)" = clean ]; }
 dirty_kib() { sed -n 's/^dirty:[[:space:]]*//p' $SYS/writeback_rate_debug; }
 
@@ -94,7 +84,7 @@ check "register both again" cs_up $C $B
 # flight finish, then the count must equal the btree's dirty keys.
 echo 0 > $SYS/writeback_running
 sleep 2
-check_eq "dirty_data counts what the btree holds dirty" "$(dump_dirty)" \
+check_eq "dirty_data counts what the btree holds dirty" "$(bc_dump_dirty)" \
 	"$(cat $SYS/dirty_data)"
 drop_caches
 check_eq "the dirty data reads back after re-registering" "$SUM2" \

@@ -11,14 +11,6 @@ SYS=/sys/block/bcache0/bcache
 TIB=$((1 << 31))		# sectors
 SECTORS=$((2 * TIB))
 
-dump_dirty() {
-	awk '/ dirty/ && $1 ~ /^0:/ { s += $3 }
-	END {
-		v = s * 512; u = 0
-		do { r = v % 1024; v = int(v / 1024); u++ } while (v >= 1000)
-		printf "%d.%d%s\n", v, int(r * 10 / 1024), substr("?kMGTPEZY", u + 1, 1)
-	}' /sys/kernel/debug/bcache/bcache-$(basename $(cs_dir))
-}
 big_up() {
 	awk -v n=$((SECTORS / 1048576)) 'BEGIN {
 		for (i = 0; i < n; i++)
@@ -50,14 +42,14 @@ check "1 MiB dirty across the middle" mid
 check "3 MiB dirty near the end" wr $((SECTORS / 2048 - 8)) 3
 BEFORE=$(cat $SYS/dirty_data)
 echo "### dirty_data before the stop: $BEFORE"
-check_eq "dirty_data equals the btree's dirty keys" "$(dump_dirty)" "$BEFORE"
+check_eq "dirty_data equals the btree's dirty keys" "$(bc_dump_dirty)" "$BEFORE"
 check "stop the set" cs_stop
 [ -e /sys/block/bcache0 ] && bc_stop bcache0
 check "register both again" cs_up $C /dev/mapper/big
 echo 0 > $SYS/writeback_running
 sleep 2
 check_eq "after registering: dirty_data equals the btree's dirty keys" \
-	"$(dump_dirty)" "$(cat $SYS/dirty_data)"
+	"$(bc_dump_dirty)" "$(cat $SYS/dirty_data)"
 check "stop the set" cs_stop
 [ -e /sys/block/bcache0 ] && bc_stop bcache0
 unload_bcache

@@ -93,24 +93,6 @@ bench_io() {
 			w, m, ($5 - $1) / ops, ($6 - $2) / ops, ($7 - $3) / ops, ($8 - $4) / ops, $5 - $1, $6 - $2 }'
 }
 
-# The kernel's monotonic clock now, in nanoseconds: the "now at" line at
-# the top of /proc/timer_list (ktime_get(), from the clocksource).
-# /proc/uptime only counts in 10 ms steps, about what a whole registration
-# takes, and printk's stamps come from sched_clock, which under TCG
-# sometimes falls back to jiffies (4 ms steps at HZ=250).
-clock_ns() {
-	local line
-	while read -r line; do
-		case $line in
-		"now at "*)
-			line=${line#now at }
-			echo "${line%% *}"
-			return
-			;;
-		esac
-	done < /proc/timer_list
-}
-
 # Load ours or the kernel's bcache, and tell tools/profile.sh (if it
 # samples this run) where its code is.
 load_who() {

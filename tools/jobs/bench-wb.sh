@@ -25,19 +25,6 @@ load_who() {
 	if [ "$who" = ours ]; then load_ours; else load_ref; fi
 }
 
-clock_ns() {
-	local line
-	while read -r line; do
-		case $line in
-		"now at "*)
-			line=${line#now at }
-			echo "${line%% *}"
-			return
-			;;
-		esac
-	done < /proc/timer_list
-}
-
 # IOPS of a time-based fio run on bcache0 (writes: field 49).
 fio_iops() {
 	fio --name=b --filename=/dev/bcache0 --rw="$1" --bs=4k --iodepth=16 \
