@@ -39,11 +39,11 @@ logf=$(mktemp)
 trap 'rm -f "$logf"' EXIT
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$logf" -t 3600 "jobs/$job" > /dev/null
 # Every measurement, then the median of the rounds and the ratios. Metrics
-# ending in _ms or _kb are better when lower; ratios are then kernel/ours,
+# ending in _us, _ms or _kb are better when lower; ratios are then kernel/ours,
 # so above 1 always means ours is better.
 grep -ao 'INFO .*' "$logf" | tr -d '\r'
 grep -ao 'BENCH .*' "$logf" | tr -d '\r' | tee "$BCACHE_CACHE/bench-$job${raw_suffix:-}.raw" | awk '
-	function lower(m) { return m ~ /_(ms|kb)$/ }
+	function lower(m) { return m ~ /_(us|ms|kb)$/ }
 	function median(k,    n, i, j, t, v) {
 		n = cnt[k]
 		if (!n)

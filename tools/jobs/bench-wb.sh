@@ -1,13 +1,13 @@
 # Benchmark (not a test): writeback mode, ours and the kernel's bcache in
 # one boot of the perf kernel, on bench_set_make()'s set (512 MiB cache of
 # 512 KiB buckets; under tools/bench.sh -i a RAM disk in front of
-# null_blk). Prints "BENCH <who> <metric> <value>"; metrics ending in _ms
-# or _kb are better when lower, the rest are IOPS or MB/s.
+# null_blk). Prints "BENCH <who> <metric> <value>"; metrics ending in
+# _us, _ms or _kb are better when lower, the rest are IOPS or MB/s.
 #   randwrite_wb   4 KiB random writes at QD 16 that stay dirty (IOPS)
 #   drain_mbs      writeback of 256 MiB of random 4 KiB dirty data with
 #                  the set idle, writeback_percent 0 (MB/s of dirty data)
-#   hit_p99_ms, hit_p9999_ms
-#                  4 KiB cache hits at QD 1 while that writeback runs:
+#   hit_p99_us, hit_p9999_us
+#                  4 KiB cache hits at QD 1 while writeback runs:
 #                  completion latency percentiles (fio clat)
 # INFO lines add the backing device's writes during the drain: requests,
 # merges and the average request size, which say how contiguous the
@@ -21,8 +21,17 @@ SYS=/sys/block/bcache0/bcache
 DRAIN_MB=256
 HIT_MB=32
 
+# Dirty writes up to 90% of the cache in use, so that the amount written
+# dirty does not depend on when each driver's gc last counted.
 load_who() {
-	if [ "$who" = ours ]; then load_ours; else load_ref; fi
+	if [ "$who" = ours ]; then load_ours "$@"; else load_ref "$@"; fi
+}
+
+# dirty_data in MiB (it reads like 83.4M or 1.2G).
+dirty_mib() {
+	awk '{ v = $1 + 0; u = substr($1, length($1))
+		print (u == "k") ? v / 1024 : (u == "G") ? v * 1024 : v }' \
+		$SYS/dirty_data
 }
 
 # IOPS of a time-based fio run on bcache0 (writes: field 49).
@@ -43,10 +52,10 @@ fill_random() {
 
 dirty_zero() { [ "$(cat $SYS/dirty_data)" = 0.0k ]; }
 # Wait for dirty_data to reach zero, looking every 50 ms (the drain of a
-# fast run takes seconds).
+# fast run takes seconds), for 10 minutes at most.
 wait_drained() {
 	local n=0
-	while ! dirty_zero && [ $n -lt 72000 ]; do
+	while ! dirty_zero && [ $n -lt 12000 ]; do
 		sleep 0.05
 		n=$((n + 1))
 	done
@@ -66,9 +75,10 @@ hit_latency() {
 		--randrepeat=1 --norandommap --percentile_list=99:99.99 \
 		--minimal 2>/dev/null |
 	awk -F';' '{
+		# The read percentiles come first; the writes' (all 0) later.
 		for (i = 1; i <= NF; i++) {
-			if ($i ~ /^99.000000%=/) { sub(/.*=/, "", $i); a = $i }
-			if ($i ~ /^99.990000%=/) { sub(/.*=/, "", $i); b = $i }
+			if (a == "" && $i ~ /^99\.000000%=/) { sub(/.*=/, "", $i); a = $i }
+			if (b == "" && $i ~ /^99\.990000%=/) { sub(/.*=/, "", $i); b = $i }
 		}
 		print a, b
 	}'
@@ -77,7 +87,7 @@ hit_latency() {
 bench_one() {
 	who=$1
 	bench_set_make
-	load_who
+	load_who bch_cutoff_writeback=70 bch_cutoff_writeback_sync=90
 	bench_set_up
 	cs_tune bcache0
 	echo writeback > $SYS/cache_mode
@@ -94,14 +104,12 @@ bench_one() {
 	bench_warm "$who" "$HIT_MB" 20 8
 	echo writeback > $SYS/cache_mode
 
-	# Random writes, past the hit region; they stay dirty.
-	echo "BENCH $who randwrite_wb $(fio_iops randwrite 64M 64M)"
-
-	# The drain: what the random writes left plus a region written once
-	# all over, then writeback at full speed with the set idle.
+	# The drain: a region written once all over in random order, then
+	# written back at full speed with the set idle.
+	echo 0 > $SYS/writeback_running
 	fill_random $DRAIN_MB 128
-	local dirty w0 w1 t0 t1
-	dirty=$(cat $SYS/dirty_data)
+	local mib left w0 w1 t0 t1
+	mib=$(dirty_mib)
 	w0=$(backing_writes)
 	t0=$(clock_ns)
 	echo 0 > $SYS/writeback_percent
@@ -109,12 +117,20 @@ bench_one() {
 	wait_drained
 	t1=$(clock_ns)
 	w1=$(backing_writes)
-	echo "$t0 $t1" | awk -v w="$who" -v mb=$DRAIN_MB '{
-		printf "BENCH %s drain_mbs %.1f\n", w, mb / (($2 - $1) / 1e9) }'
-	echo "$w0 $w1" | awk -v w="$who" -v d="$dirty" '{
+	left=$(dirty_mib)
+	# MiB written back per second (all of it, unless the wait ran out).
+	echo "$t0 $t1" | awk -v w="$who" -v mb="$mib" -v l="$left" '{
+		printf "BENCH %s drain_mbs %.1f\n", w, (mb - l) / (($2 - $1) / 1e9) }'
+	echo "$w0 $w1 $t0 $t1" | awk -v w="$who" -v mb="$mib" -v l="$left" '{
 		n = $4 - $1; m = $5 - $2; s = $6 - $3
-		printf "INFO %s drain of %s dirty: backing writes %d, merged %d, %.1f KiB each\n",
-			w, d, n, m, n ? s / n / 2 : 0 }'
+		printf "INFO %s drain of %.1f MiB dirty (%.1f MiB left) in %.2f s: backing writes %d, merged %d, %.1f KiB each\n",
+			w, mb, l, ($8 - $7) / 1e9, n, m, n ? s / n / 2 : 0 }'
+
+	# Random writes over a written-back region; they stay dirty.
+	echo 0 > $SYS/writeback_running
+	echo "BENCH $who randwrite_wb $(fio_iops randwrite 64M 128M)"
+	echo 1 > $SYS/writeback_running
+	wait_drained
 
 	# Hits while writeback runs: dirty data again, writeback at full
 	# speed, reads of the clean region meanwhile.
@@ -122,8 +138,8 @@ bench_one() {
 	fill_random 64 128
 	echo 1 > $SYS/writeback_running
 	set -- $(hit_latency)
-	echo "BENCH $who hit_p99_ms $(awk -v v="$1" 'BEGIN { print v / 1000 }')"
-	echo "BENCH $who hit_p9999_ms $(awk -v v="$2" 'BEGIN { print v / 1000 }')"
+	echo "BENCH $who hit_p99_us $1"
+	echo "BENCH $who hit_p9999_us $2"
 	echo "INFO $who hit latency while writing back: dirty_data at the end $(cat $SYS/dirty_data)"
 	wait_drained
 	unload_bcache
