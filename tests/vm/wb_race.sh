@@ -56,6 +56,8 @@ check "A: 2 MiB written dirty at MiB 16" put a1 16
 check_eq "A is dirty" dirty "$(cat $SYS/state)"
 W0=$(writes $WBB)
 echo 0 > $SYS/writeback_percent
+# No pause of writeback_delay (30 s) after each full pass.
+echo 1 > $SYS/writeback_delay
 echo 1 > $SYS/writeback_running
 # Its first batch is done: the next ones are open while B comes in.
 check "writeback of A has begun" retry 60 wrote_past $WBB $W0
