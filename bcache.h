@@ -434,7 +434,6 @@ struct open_bucket {
 	BKEY_PADDED(key);
 };
 
-
 /* cache_set.flags */
 enum {
 	CACHE_SET_UNREGISTERING,	/* detach everything, then stop */

@@ -874,7 +874,7 @@ static int writeback_thread(void *arg)
  */
 #define DIRTY_COUNT_WORKERS_MAX	12
 /* Below this many sectors of backing device, one walk will do. */
-#define DIRTY_COUNT_PARALLEL_MIN	(1ULL << 31)	/* 1 TiB */
+#define DIRTY_COUNT_PARALLEL_MIN	BIT_ULL(31)	/* 1 TiB */
 
 struct dirty_count {
 	struct btree_op		op;
