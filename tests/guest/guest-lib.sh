@@ -189,6 +189,15 @@ pattern() {
 kmsg_mark() { echo "bcache-test: mark $1" > /dev/kmsg; }
 dmesg_after() { dmesg -r | sed -n "/bcache-test: mark $1\$/,\$p" | sed 1d; }
 
+# dmesg_complaints MARK: the lines logged after MARK that speak of damage
+# or failure. Set UUIDs are blanked first: a random one may well spell
+# "bad" in hex.
+dmesg_complaints() {
+	dmesg_after "$1" |
+		sed -E 's/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<uuid>/g' |
+		grep -Ei 'missing|bad|corrupt|error|fail|checksum'
+}
+
 # Whether the kernel's own bcache.ko is the one under test.
 testing_ref() { [ "${BCMOD:-ours}" = ref ]; }
 

@@ -36,7 +36,7 @@ burst() {
 }
 
 restart_clean() {
-	! dmesg_after "restart$1" | grep -Ei 'missing|bad|corrupt|error|fail|checksum'
+	! dmesg_complaints "restart$1"
 }
 
 replayed_nothing() {
