@@ -694,12 +694,8 @@ static void request_endio(struct bio *bio)
 	closure_put(&s->cl);
 }
 
-static void backing_request_endio(struct bio *bio)
+static void backing_request_done(struct search *s, struct bio *bio)
 {
-	struct search *s = to_search(bio->bi_private);
-
-	if (op_is_write(bio_op(bio)))
-		bch_backing_wrote(search_dc(s));
 	if (bio->bi_status) {
 		s->iop.status = bio->bi_status;
 		s->recoverable = false;
@@ -707,6 +703,15 @@ static void backing_request_endio(struct bio *bio)
 	}
 	bio_put(bio);
 	closure_put(&s->cl);
+}
+
+static void backing_request_endio(struct bio *bio)
+{
+	struct search *s = to_search(bio->bi_private);
+
+	if (op_is_write(bio_op(bio)))
+		bch_backing_wrote(search_dc(s));
+	backing_request_done(s, bio);
 }
 
 /*
@@ -1252,14 +1257,17 @@ static void backing_flush_endio(struct bio *bio)
 	closure_put(&s->cl);
 }
 
-/* An empty flush request's copy on the backing device. */
+/*
+ * An empty request's copy on the backing device. It wrote nothing there:
+ * counting it as a write would make every later fsync flush again.
+ */
 static void backing_nodata_endio(struct bio *bio)
 {
 	struct search *s = to_search(bio->bi_private);
 
-	if (!bio->bi_status)
+	if (!bio->bi_status && s->iop.flush_journal)
 		bch_backing_flushed(search_dc(s), s->flush_seq);
-	backing_request_endio(bio);
+	backing_request_done(s, bio);
 }
 
 /*
@@ -1366,8 +1374,7 @@ static CLOSURE_CALLBACK(cached_dev_nodata)
 	 */
 	if (!s->iop.flush_journal ||
 	    bch_backing_flush_wanted(search_dc(s), &s->flush_seq)) {
-		s->bio.bio.bi_end_io = s->iop.flush_journal ?
-			backing_nodata_endio : backing_request_endio;
+		s->bio.bio.bi_end_io = backing_nodata_endio;
 		closure_bio_submit(c, &s->bio.bio, cl);
 	}
 	/* ...and what the journal acknowledged must reach the cache device. */

@@ -62,8 +62,17 @@ SUM2=$(md5sum < /tmp/wb2 | cut -d' ' -f1)
 check "write 4 MiB at MiB 40, fsync" \
 	dd if=/tmp/wb2 of=/dev/bcache0 bs=1M seek=40 conv=fsync
 check_eq "state reads dirty again" dirty "$(cat $SYS/state)"
+# A write around the cache reaches vda, and its fsync must flush vda.
+echo writearound > $SYS/cache_mode
+F0=$(vda_flushes)
+check "a write around the cache, fsync" \
+	dd if=/tmp/wb2 of=/dev/bcache0 bs=64k count=1 seek=1700 \
+	conv=fsync,notrunc
+check "its fsync flushed vda" [ $(($(vda_flushes) - F0)) -ge 1 ]
+echo writeback > $SYS/cache_mode
 # Nothing reaches vda while writes stay dirty: an fsync then has nothing
-# to flush there. Ours sends vda no flush; the kernel's sends one each.
+# to flush there, the flush just sent included. Ours sends vda no flush;
+# the kernel's sends one each.
 F0=$(vda_flushes)
 for i in 1 2 3 4; do
 	dd if=/tmp/wb2 of=/dev/bcache0 bs=64k count=1 seek=$((1600 + i)) \
