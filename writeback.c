@@ -473,8 +473,12 @@ static bool refill_dirty(struct cached_dev *dc)
  * Writing a batch back
  */
 
-/* Keys of one batch; reads in flight at once are bounded by this too. */
-#define WB_BATCH_KEYS		64
+/*
+ * Keys of one batch; reads in flight at once are bounded by this too.
+ * Each batch waits three times (reads, writes, the flush): small random
+ * keys need big batches for the waits not to dominate.
+ */
+#define WB_BATCH_KEYS		256
 /* A batch carries at most this much data (sectors): 16 MiB. */
 #define WB_BATCH_SECTORS	(32768U)
 
