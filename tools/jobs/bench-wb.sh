@@ -3,7 +3,8 @@
 # 512 KiB buckets; under tools/bench.sh -i a RAM disk in front of
 # null_blk). Prints "BENCH <who> <metric> <value>"; metrics ending in
 # _us, _ms or _kb are better when lower, the rest are IOPS or MB/s.
-#   randwrite_wb   4 KiB random writes at QD 16 that stay dirty (IOPS)
+#   randwrite_wb   4 KiB random writes at QD 16 that stay dirty, 64 MiB
+#                  each block once (IOPS)
 #   drain_mbs      writeback of 256 MiB of random 4 KiB dirty data with
 #                  the set idle, writeback_percent 0 (MB/s of dirty data)
 #   hit_p99_us, hit_p9999_us
@@ -17,6 +18,8 @@ RUNTIME=$(cmdline_arg bench_runtime)
 RUNTIME=${RUNTIME:-15}
 ROUNDS=$(cmdline_arg bench_rounds)
 ROUNDS=${ROUNDS:-3}
+# bench_drain_only=1: the drain alone (BENCH_APPEND under tools/bench.sh -i).
+DRAIN_ONLY=$(cmdline_arg bench_drain_only)
 SYS=/sys/block/bcache0/bcache
 DRAIN_MB=256
 HIT_MB=32
@@ -34,13 +37,14 @@ dirty_mib() {
 		$SYS/dirty_data
 }
 
-# IOPS of a time-based fio run on bcache0 (writes: field 49).
-fio_iops() {
-	fio --name=b --filename=/dev/bcache0 --rw="$1" --bs=4k --iodepth=16 \
-		--ioengine=libaio --direct=1 --runtime="$RUNTIME" --time_based \
-		--size="$2" --offset="${3:-0}" --randrepeat=1 --norandommap \
-		--group_reporting --minimal 2>/dev/null |
-	awk -F';' -v rw="$1" '{ print (rw ~ /read/) ? $8 : $49 }'
+# IOPS of 4 KiB random writes at QD 16 over $1 MiB from MiB $2, every
+# block once: a fixed amount, not a time, so that the cache never fills
+# with overwrites (gc and the allocator would then measure themselves).
+randwrite_iops() {
+	fio --name=b --filename=/dev/bcache0 --rw=randwrite --bs=4k \
+		--iodepth=16 --ioengine=libaio --direct=1 --size="$1"M \
+		--offset="$2"M --randrepeat=1 --group_reporting --minimal \
+		2>/dev/null | awk -F';' '{ print $49 }'
 }
 
 # Every 4 KiB block of $1 MiB from MiB $2 written once, in random order.
@@ -75,7 +79,7 @@ hit_latency() {
 		--randrepeat=1 --norandommap --percentile_list=99:99.99 \
 		--minimal 2>/dev/null |
 	awk -F';' '{
-		# The read percentiles come first; the writes' (all 0) later.
+		# The read percentiles come first, those of the writes (all 0) later.
 		for (i = 1; i <= NF; i++) {
 			if (a == "" && $i ~ /^99\.000000%=/) { sub(/.*=/, "", $i); a = $i }
 			if (b == "" && $i ~ /^99\.990000%=/) { sub(/.*=/, "", $i); b = $i }
@@ -126,9 +130,14 @@ bench_one() {
 		printf "INFO %s drain of %.1f MiB dirty (%.1f MiB left) in %.2f s: backing writes %d, merged %d, %.1f KiB each\n",
 			w, mb, l, ($8 - $7) / 1e9, n, m, n ? s / n / 2 : 0 }'
 
+	if [ "${DRAIN_ONLY:-0}" = 1 ]; then
+		unload_bcache
+		return
+	fi
+
 	# Random writes over a written-back region; they stay dirty.
 	echo 0 > $SYS/writeback_running
-	echo "BENCH $who randwrite_wb $(fio_iops randwrite 64M 128M)"
+	echo "BENCH $who randwrite_wb $(randwrite_iops 64 128)"
 	echo 1 > $SYS/writeback_running
 	wait_drained
 
