@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PKGS=(linux-source-6.12 qemu-system-x86 busybox-static bcache-tools fio
-      sparse dmsetup util-linux cpio rsync bc bison flex libelf-dev
+      e2fsprogs sparse dmsetup util-linux cpio rsync bc bison flex libelf-dev
       libssl-dev dwarves xz-utils make gcc libc6-dev python3 perl kmod)
 
 missing=()

@@ -1,8 +1,8 @@
 #!/bin/bash
-# Pack the guest's initramfs: busybox, bcache-tools, fio, dmsetup (each with
-# its shared libraries), our module and the kernel's own bcache.ko (the
-# reference), the guest harness and what it runs, and any EXTRA files (into
-# /lib/modules/extra/, e.g. benchmark modules).
+# Pack the guest's initramfs: busybox, bcache-tools, fio, dmsetup,
+# e2fsprogs (each with its shared libraries), our module and the kernel's
+# own bcache.ko (the reference), the guest harness and what it runs, and
+# any EXTRA files (into /lib/modules/extra/, e.g. benchmark modules).
 # In the guest: /init (tests/guest/guest-init), /guest/ (guest-lib.sh,
 # run-one.sh), /tests/NAME.sh (the scenarios, tests/vm/) and
 # /tests/jobs/NAME.sh (tools/jobs/): a name given to vm.sh is a path
@@ -31,9 +31,15 @@ add_binary() {
 	done
 }
 for b in /usr/sbin/make-bcache /usr/sbin/bcache-super-show \
-	 /lib/udev/probe-bcache /usr/bin/fio /usr/sbin/dmsetup; do
+	 /lib/udev/probe-bcache /usr/bin/fio /usr/sbin/dmsetup \
+	 /usr/sbin/mke2fs /usr/sbin/e2fsck; do
 	add_binary "$b"
 done
+# Debian's ext4 defaults; the guest's clock comes from the host's, but a
+# skewed one must not make e2fsck -n report "errors".
+mkdir -p "$stage/etc"
+cp /etc/mke2fs.conf "$stage/etc/"
+printf '[options]\n\tbroken_system_clock = 1\n' > "$stage/etc/e2fsck.conf"
 
 # sbedit: the scenarios' superblock editor.
 gcc -O2 -Wall -static -o "$stage/bin/sbedit" "$REPO/tests/guest/sbedit.c"
