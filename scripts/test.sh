@@ -85,8 +85,9 @@ fi
 # The VM scenarios need only the module: they run in the background while
 # the host checks below take their turns on the CPUs.
 #
-# Scenarios: the named ones, or every tests/vm/*.sh. One that spans two
-# boots (a power cut) says "# vm: two boots" and is listed twice in a row;
+# Scenarios: the named ones, or every tests/vm/*.sh. One that spans
+# several boots (power cuts) says "# vm: two boots" or "# vm: three
+# boots" and is listed that many times in a row;
 # one that must see what all the others left (leakcheck) says
 # "# vm: last" and runs at the end of every VM; one that loads a test
 # module of tools/kmod/ says "# vm: extra NAME" (below).
@@ -96,7 +97,9 @@ for f in "$REPO"/tests/vm/*.sh; do
 	if grep -q '^# vm: last' "$f"; then
 		lasts+=("$n")
 	elif [ $# -eq 0 ]; then
-		if grep -q '^# vm: two boots' "$f"; then
+		if grep -q '^# vm: three boots' "$f"; then
+			units+=("$n $n $n")
+		elif grep -q '^# vm: two boots' "$f"; then
 			units+=("$n $n")
 		else
 			units+=("$n")
@@ -104,12 +107,12 @@ for f in "$REPO"/tests/vm/*.sh; do
 	fi
 done
 if [ $# -gt 0 ]; then
-	# Named twice in a row: one unit that spans two boots.
+	# Named several times in a row: one unit that spans that many boots.
 	prev=
 	for n in "$@"; do
 		[[ " ${lasts[*]} " == *" $n "* ]] && continue
 		if [ "$n" = "$prev" ]; then
-			units[-1]="$n $n" prev=
+			units[-1]+=" $n"
 		else
 			units+=("$n") prev=$n
 		fi

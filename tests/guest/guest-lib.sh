@@ -6,8 +6,15 @@ SCENARIO=${SCENARIO:-unknown}
 OURS=/lib/modules/ours/bcache.ko
 REF=/lib/modules/ref/bcache.ko
 
-check_ok() { echo "CHECK ok $SCENARIO: $*"; }
-check_fail() { echo "CHECK fail $SCENARIO: $*"; }
+# Each check line is preceded by the guest's uptime on the console, so
+# that the log shows which step of a scenario took the time.
+check_ok() { check_stamp; echo "CHECK ok $SCENARIO: $*"; }
+check_fail() { check_stamp; echo "CHECK fail $SCENARIO: $*"; }
+check_stamp() {
+	local up
+	read -r up _ < /proc/uptime
+	echo "## uptime $up"
+}
 
 # check "what" command...: one check line from a command's exit status.
 check() {
@@ -79,23 +86,44 @@ wipe() { dd if=/dev/zero of="$1" bs=1M count=1 conv=fsync 2>/dev/null; }
 SPLAT='BUG:|WARNING:|Oops|KASAN|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|suspicious RCU|INFO: task .* blocked|soft lockup|hard LOCKUP|general protection|Kernel panic|unreferenced object|UBSAN|list_add corruption|list_del corruption|refcount_t:|sleeping function called from invalid context|scheduling while atomic|stack-protector|double fault'
 
 # The kernel log since the scenario began, on the console for the host,
-# and one check that it holds no splat.
+# and one check that it holds no splat; check_no_splat scan adds what a
+# kmemleak scan finds to it.
 check_no_splat() {
-	if [ -e /sys/kernel/debug/kmemleak ]; then
-		# One scan: slow under KASAN, and the leakcheck scenario at the
-		# end catches what was too young to report here.
-		echo scan > /sys/kernel/debug/kmemleak
-		cat /sys/kernel/debug/kmemleak > /tmp/leaks
-		echo clear > /sys/kernel/debug/kmemleak
-	fi
+	: > /tmp/leaks
+	[ "$1" = scan ] && kmemleak_scan
 	dmesg -c > /tmp/dmesg
-	cat /tmp/leaks >> /tmp/dmesg 2>/dev/null
+	cat /tmp/leaks >> /tmp/dmesg
 	sed 's/^/K: /' /tmp/dmesg
 	if grep -Eq "$SPLAT" /tmp/dmesg; then
 		check_fail "no kernel splat"
 		grep -E "$SPLAT" /tmp/dmesg | head -n 5 | sed 's/^/    | /'
 	else
 		check_ok "no kernel splat"
+	fi
+	rm -f /tmp/leaks
+}
+
+# kmemleak_scan: what kmemleak finds now, into /tmp/leaks (and forgotten
+# by kmemleak). A scan takes seconds under KASAN, so it runs only before a
+# boot ends: in the last scenario of a boot ("# vm: last", leakcheck) and
+# before a power cut or a reboot. A leak names its allocation's stack,
+# which says whose it is.
+kmemleak_scan() {
+	: > /tmp/leaks
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > /tmp/leaks
+	echo clear > /sys/kernel/debug/kmemleak
+}
+
+# check_no_leak WHEN: a kmemleak scan finds nothing.
+check_no_leak() {
+	kmemleak_scan
+	if [ -s /tmp/leaks ]; then
+		check_fail "no memory leak $1"
+		head -n 20 /tmp/leaks | sed 's/^/    | /'
+	else
+		check_ok "no memory leak $1"
 	fi
 	rm -f /tmp/leaks
 }
@@ -469,6 +497,8 @@ pattern_mib() {
 # Cut the power: the host counts the scenario as done on the marker, and
 # boots again for the scenarios after it. Nothing is synced or unmounted.
 power_cut() {
+	check "no kernel splat before the cut" dmesg_splat_free
+	check_no_leak "before the cut"
 	echo "@@POWERCUT $SCENARIO"
 	sleep 1
 	echo b > /proc/sysrq-trigger
@@ -481,6 +511,7 @@ power_cut() {
 # splat, and a guest that went down by itself. Info messages are let
 # through to the console for that.
 clean_reboot() {
+	check_no_leak "before the reboot"
 	echo "@@REBOOT $SCENARIO"
 	echo 8 > /proc/sys/kernel/printk
 	reboot -f
@@ -492,6 +523,37 @@ clean_reboot() {
 note_read() { dd if="$NOTE" bs=512 count=1 2>/dev/null | tr -d '\0'; }
 note_write() {
 	printf '%s' "$1" | dd of="$NOTE" bs=512 count=1 conv=sync,fsync 2>/dev/null
+}
+
+# cs_up_after_cut CACHE BACKING: load the module and register both disks
+# after a power cut, up to an attached bcache0 whose set replayed its
+# journal.
+cs_up_after_cut() {
+	check "module loads" load_bcache
+	check "the cache registers after the cut" bc_register "$1"
+	check "the backing device registers" bc_register "$2"
+	check "bcache0 appears" wait_for /sys/block/bcache0/bcache 20
+	check "bcache0 is attached" retry 20 bc_attached bcache0
+	check "the journal was replayed" dmesg_has 'journal replay'
+}
+
+bc0_state_is() { [ "$(cat /sys/block/bcache0/bcache/state)" = "$1" ]; }
+
+# wb_drain_detach: bcache0 written back at full speed until clean, then
+# detached; the set and bcache0 stopped and the module unloaded, so that
+# the backing disk alone holds the data.
+wb_drain_detach() {
+	local sys=/sys/block/bcache0/bcache
+	echo 0 > $sys/writeback_percent
+	# No pause of writeback_delay (30 s) after each full pass.
+	echo 1 > $sys/writeback_delay
+	echo 1 > $sys/writeback_running
+	check "writeback cleans the device" retry 120 bc0_state_is clean
+	check "detach" sh -c "echo 1 > $sys/detach"
+	check "the detach completes" retry 60 bc0_state_is "no cache"
+	check "stop the set" cs_stop
+	check "stop bcache0" bc_stop bcache0
+	unload_bcache
 }
 
 # Whether the kernel log holds a splat (for a boot that ends in a power

@@ -1,15 +1,19 @@
-# vm: two boots (scripts/test.sh lists this scenario twice)
-# Power cut while writeback is busy, over two boots (name the scenario
-# twice: vm.sh wb_powercut wb_powercut). Runs against $BCMOD.
+# vm: three boots (scripts/test.sh lists this scenario three times)
+# Power cuts while writeback is busy, two of them over three boots (name
+# the scenario three times: vm.sh wb_powercut wb_powercut wb_powercut).
+# Runs against $BCMOD.
 # Boot 1 writes in writeback mode with writeback_percent 0, so that the
 # thread copies dirty data to the backing disk and marks it clean while
 # new writes come in: a fio region flushed by fsync, then numbered 64 KiB
 # records, each fsynced before its number is noted on vdd, while fio
 # keeps writing (unflushed) elsewhere; then the power goes (sysrq b) with
 # writeback batches in flight. Boot 2 registers the set, which replays
-# its journal: every flushed byte must read back, whether its key came
-# back dirty or already clean, and once written back and detached the
-# backing disk alone must hold every flushed byte (at data offset 16).
+# its journal, checks every flushed byte, then does the same again with
+# records 25 to 48 while writeback goes on with what boot 1 left: a cut
+# on top of a replayed journal. Boot 3 replays again: every flushed byte
+# must read back, whether its key came back dirty or already clean, and
+# once written back and detached the backing disk alone must hold every
+# flushed byte (at data offset 16).
 C=/dev/vdb
 B=/dev/vda
 NOTE=/dev/vdd
@@ -25,7 +29,49 @@ region_a() {
 keys_done() { cat "$(cs_dir)/internal/writeback_keys_done"; }
 wrote_back() { [ "$(keys_done)" -gt 0 ]; }
 
-if ! note_read | grep -q '^wbpc1 '; then
+# records_then_cut FIRST LAST NOTE: unflushed fio noise in the background;
+# records FIRST..LAST, each fsynced, then noted as "NOTE I"; the cut.
+records_then_cut() {
+	local i=$1
+	fio --name=noise --filename=/dev/bcache0 --direct=1 \
+		--ioengine=libaio --iodepth=8 --rw=randwrite --bs=16k \
+		--offset=256M --size=128M --time_based --runtime=60 \
+		> /dev/null 2>&1 &
+	while [ $i -le "$2" ]; do
+		pattern "wbrec$i" > /tmp/rec
+		dd if=/tmp/rec of=/dev/bcache0 bs=64k seek=$((REC_AT + i)) \
+			conv=notrunc,fsync 2>/dev/null || break
+		note_write "$3 $i"
+		i=$((i + 1))
+	done
+	check "records $1..$2 written and flushed" [ $i -gt "$2" ]
+	check "writeback wrote keys back before the cut" retry 30 wrote_back
+	echo "### before the cut: state $(cat $SYS/state)," \
+		"dirty_data $(cat $SYS/dirty_data), keys written back $(keys_done)"
+	power_cut
+}
+
+# rec_bad DEV FIRST-SECTOR FROM TO: records FROM..TO that do not read back.
+rec_bad() {
+	local i=$3 bad=0
+	while [ $i -le "$4" ]; do
+		[ "$(pattern "wbrec$i" | md5sum | cut -d' ' -f1)" = \
+		  "$(sect_sum $1 $(($2 + (REC_AT + i) * 128)) 128)" ] ||
+			bad=$((bad + 1))
+		i=$((i + 1))
+	done
+	echo $bad
+}
+
+# up_after_cut: register the set after a cut; the journal replays.
+up_after_cut() {
+	cs_up_after_cut $C $B
+	echo "### after the cut: state $(cat $SYS/state), dirty_data $(cat $SYS/dirty_data)"
+	drop_caches
+}
+
+stage=$(note_read | cut -d' ' -f1)
+if [ "$stage" != wbpc1 ] && [ "$stage" != wbpc2 ]; then
 	# --- boot 1 ---
 	note_write none
 	check "make-bcache -C vdb -B vda (writeback)" cs_make $C $B --writeback
@@ -41,66 +87,40 @@ if ! note_read | grep -q '^wbpc1 '; then
 	check "32 MiB of random writes, then fsync" \
 		region_a --do_verify=0 --end_fsync=1
 	note_write "wbpc1 0"
-	fio --name=noise --filename=/dev/bcache0 --direct=1 \
-		--ioengine=libaio --iodepth=8 --rw=randwrite --bs=16k \
-		--offset=256M --size=128M --time_based --runtime=60 \
-		> /dev/null 2>&1 &
-	i=1
-	while [ $i -le 24 ]; do
-		pattern "wbrec$i" > /tmp/rec
-		dd if=/tmp/rec of=/dev/bcache0 bs=64k seek=$((REC_AT + i)) \
-			conv=notrunc,fsync 2>/dev/null || break
-		note_write "wbpc1 $i"
-		i=$((i + 1))
-	done
-	check "24 records written and flushed" [ $i -gt 24 ]
-	check "writeback wrote keys back before the cut" retry 30 wrote_back
-	echo "### before the cut: state $(cat $SYS/state)," \
-		"dirty_data $(cat $SYS/dirty_data), keys written back $(keys_done)"
-	check "boot 1: no kernel splat before the cut" dmesg_splat_free
-	power_cut
+	records_then_cut 1 24 "wbpc1"
 fi
 
-# --- boot 2 ---
-last=$(note_read | sed -n 's/^wbpc1 //p')
+if [ "$stage" = wbpc1 ]; then
+	# --- boot 2 ---
+	last1=$(note_read | sed -n 's/^wbpc1 //p')
+	note_write "wbpc2 ${last1:-0} 24"
+	check "boot 1 flushed its records" [ "${last1:-0}" -gt 0 ]
+	up_after_cut
+	DEV=/dev/bcache0
+	check "the fsynced fio region verifies" region_a --verify_only
+	check_eq "every flushed record (1..$last1) reads back" 0 \
+		"$(rec_bad /dev/bcache0 0 1 "$last1")"
+	# Writeback goes on with what boot 1 left while new records come.
+	echo 0 > $SYS/writeback_percent
+	echo 1 > $SYS/writeback_delay
+	records_then_cut 25 48 "wbpc2 $last1"
+fi
+
+# --- boot 3 ---
+rest=$(note_read | sed -n 's/^wbpc2 //p')
+last1=${rest% *} last2=${rest#* }
 note_write done
-check "boot 1 flushed its records" [ "${last:-0}" -gt 0 ]
-check "module loads" load_bcache
-check "the cache registers after the cut" bc_register $C
-check "the backing device registers" bc_register $B
-check "bcache0 appears" wait_for $SYS 20
-check "bcache0 is attached" retry 20 bc_attached bcache0
-check "the journal was replayed" dmesg_has 'journal replay'
-echo "### after the cut: state $(cat $SYS/state), dirty_data $(cat $SYS/dirty_data)"
-drop_caches
+check "boot 2 flushed its records" [ "$last2" -gt 24 ]
+up_after_cut
 DEV=/dev/bcache0
 check "the fsynced fio region verifies" region_a --verify_only
-rec_bad() {	# DEV FIRST-SECTOR: records 1..last that do not read back
-	local i=1 bad=0
-	while [ $i -le "${last:-0}" ]; do
-		[ "$(pattern "wbrec$i" | md5sum | cut -d' ' -f1)" = \
-		  "$(sect_sum $1 $(($2 + (REC_AT + i) * 128)) 128)" ] ||
-			bad=$((bad + 1))
-		i=$((i + 1))
-	done
-	echo $bad
-}
-check_eq "every flushed record (1..$last) reads back" 0 "$(rec_bad /dev/bcache0 0)"
+check_eq "every flushed record (1..$last1, 25..$last2) reads back" 0 \
+	"$(( $(rec_bad /dev/bcache0 0 1 "$last1") + $(rec_bad /dev/bcache0 0 25 "$last2") ))"
 
 # Write all of it back and detach: the backing disk alone must hold it.
-echo 0 > $SYS/writeback_percent
-# No pause of writeback_delay (30 s) after each full pass.
-echo 1 > $SYS/writeback_delay
-echo 1 > $SYS/writeback_running
-is_clean() { [ "$(cat $SYS/state)" = clean ]; }
-no_cache() { [ "$(cat $SYS/state)" = "no cache" ]; }
-check "writeback cleans the device" retry 120 is_clean
-check "detach" sh -c "echo 1 > $SYS/detach"
-check "the detach completes" retry 60 no_cache
-check "stop the set" cs_stop
-check "stop bcache0" bc_stop bcache0
-unload_bcache
-check_eq "vda alone holds every flushed record" 0 "$(rec_bad $B 16)"
+wb_drain_detach
+check_eq "vda alone holds every flushed record" 0 \
+	"$(( $(rec_bad $B 16 1 "$last1") + $(rec_bad $B 16 25 "$last2") ))"
 dm_create wbraw "0 $(( $(blockdev --getsz $B) - 16 )) linear $B 16"
 DEV=/dev/mapper/wbraw
 check "vda alone holds the fsynced fio region" region_a --verify_only
