@@ -4,16 +4,16 @@
 # Each time registering must fail cleanly (or, where the driver can fall
 # back, succeed on older metadata), log why, leave no half-built set, no
 # splat, no hang; and once the original bytes are back the set registers
-# again. The cache is a 16 MiB dm-linear device (1024 buckets: the kernel
-# refuses 512 or fewer) whose whole image is kept on vdc and copied back
-# between cases. Runs against $BCMOD.
+# again. The cache is a 64 MiB dm-linear device (1024 buckets: the kernel
+# refuses 512 or fewer) whose whole image is kept
+# on vdc and copied back between cases. Runs against $BCMOD.
 B=/dev/vda
 SAVE=/dev/vdc
-MIB=16
+MIB=64
 wipe /dev/vdb
-check "a 16 MiB cache device (dm-linear on vdb)" dm_small bc_meta /dev/vdb $MIB
+check "a 64 MiB cache device (dm-linear on vdb)" dm_small bc_meta /dev/vdb $MIB
 C=/dev/mapper/bc_meta
-check "make-bcache -C -B, 16 KiB buckets (1024 of them)" cs_make $C $B --bucket 16k
+check "make-bcache -C -B, 64 KiB buckets (1024 of them)" cs_make $C $B --bucket 64k
 UUID=$(cs_uuid_of $C)
 SET=/sys/fs/bcache/$UUID
 check "module loads" load_bcache
