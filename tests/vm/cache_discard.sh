@@ -44,7 +44,7 @@ replayed_nothing() {
 }
 
 d0=$(discards)
-rounds=3
+rounds=2
 for n in $(seq 1 $rounds); do
 	check "burst $n: 8 MiB of random writes verify" \
 		burst "$n" --do_verify=1 --verify_backlog=128

@@ -1,4 +1,4 @@
-# Fuzzed cache superblocks: 20 seeded cases, each one to three fields of
+# Fuzzed cache superblocks: 10 seeded cases, each one to three fields of
 # a used cache's superblock set to edge or random values with the
 # checksum fixed up (sbedit --fuzz SEED, reproducible). Registering each
 # either works (then the set is stopped) or fails; it never hangs or
@@ -7,7 +7,7 @@
 # after every case. Runs against $BCMOD.
 SAVE=/dev/vdc
 MIB=32
-CASES=20
+CASES=10
 wipe /dev/vdb
 check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_fuzz /dev/vdb $MIB
 C=/dev/mapper/bc_fuzz
