@@ -218,6 +218,14 @@ struct cached_dev {
 	refcount_t		count;
 	struct work_struct	detach;
 	atomic_t		has_dirty;
+	/*
+	 * While the DIRTY superblock that sets has_dirty is being written,
+	 * dirty_marking is set and later dirty writes wait on dirty_mark_wait
+	 * instead of each writing one more (writeback.c).
+	 */
+	spinlock_t		dirty_mark_lock;
+	bool			dirty_marking;
+	struct closure_waitlist	dirty_mark_wait;
 
 	/* Sequential-I/O detection for sequential_cutoff (request.c). */
 #define RECENT_IO_BITS		7

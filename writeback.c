@@ -131,22 +131,49 @@ void bch_writeback_queue(struct cached_dev *dc)
 }
 
 /*
- * has_dirty is set only once a DIRTY superblock is on disk: until then
- * every dirty write writes (and waits for) one, so none completes before
- * the superblock says DIRTY. Only the first few writes after a clean
- * state pay for it.
+ * has_dirty is set only once a DIRTY superblock is on disk: until then no
+ * dirty write completes. The first dirty write after a clean state writes
+ * that superblock; those arriving while it is in flight wait for the same
+ * write rather than queueing one each behind it (on a slow disk hundreds
+ * of serialized superblock writes would stall every writer for minutes).
  */
 void bch_writeback_mark_dirty(struct cached_dev *dc, struct closure *cl)
 {
-	if (atomic_read(&dc->has_dirty))
+	bool first;
+
+	spin_lock(&dc->dirty_mark_lock);
+	if (atomic_read(&dc->has_dirty)) {
+		spin_unlock(&dc->dirty_mark_lock);
 		return;
-	SET_BDEV_STATE(&dc->sb, BDEV_STATE_DIRTY);
-	bch_write_bdev_super(dc, cl);
+	}
+	first = !dc->dirty_marking;
+	if (first)
+		dc->dirty_marking = true;
+	else
+		closure_wait(&dc->dirty_mark_wait, cl);
+	spin_unlock(&dc->dirty_mark_lock);
+
+	if (first) {
+		SET_BDEV_STATE(&dc->sb, BDEV_STATE_DIRTY);
+		bch_write_bdev_super(dc, cl);
+	}
 }
 
 void bch_writeback_marked_dirty(struct cached_dev *dc)
 {
-	if (!atomic_read(&dc->has_dirty) && !atomic_xchg(&dc->has_dirty, 1))
+	bool now_dirty = false;
+
+	if (atomic_read(&dc->has_dirty))
+		return;
+	spin_lock(&dc->dirty_mark_lock);
+	if (!atomic_read(&dc->has_dirty)) {
+		atomic_set(&dc->has_dirty, 1);
+		dc->dirty_marking = false;
+		closure_wake_up(&dc->dirty_mark_wait);
+		now_dirty = true;
+	}
+	spin_unlock(&dc->dirty_mark_lock);
+	if (now_dirty)
 		bch_writeback_queue(dc);
 }
 
@@ -991,6 +1018,7 @@ void bch_sectors_dirty_init(struct bcache_device *d)
 void bch_cached_dev_writeback_init(struct cached_dev *dc)
 {
 	init_rwsem(&dc->writeback_lock);
+	spin_lock_init(&dc->dirty_mark_lock);
 	bch_keybuf_init(&dc->writeback_keys);
 	/* Nothing known about what came before: the first flush goes down. */
 	atomic64_set(&dc->backing_writes, 1);

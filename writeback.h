@@ -71,9 +71,10 @@ bool bch_should_writeback(struct cached_dev *dc, struct bio *bio,
 
 /*
  * A dirty write is on its way: the backing superblock must say DIRTY
- * before the write is acknowledged. _mark_dirty() writes it (waited for
- * by @cl) unless dc->has_dirty says it is on disk already; once @cl is
- * done, _marked_dirty() notes that and wakes the thread.
+ * before the write is acknowledged. _mark_dirty() writes it, or joins the
+ * write already in flight (either way waited for by @cl), unless
+ * dc->has_dirty says it is on disk already; once @cl is done,
+ * _marked_dirty() notes that and wakes the thread.
  */
 void bch_writeback_mark_dirty(struct cached_dev *dc, struct closure *cl);
 void bch_writeback_marked_dirty(struct cached_dev *dc);

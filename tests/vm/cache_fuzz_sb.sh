@@ -1,13 +1,14 @@
-# Fuzzed cache superblocks: 10 seeded cases, each one to three fields of
+# Fuzzed cache superblocks: 30 seeded cases, each one to three fields of
 # a used cache's superblock set to edge or random values with the
 # checksum fixed up (sbedit --fuzz SEED, reproducible). Registering each
 # either works (then the set is stopped) or fails; it never hangs or
 # splats, and no half-built set stays in /sys/fs/bcache. The cache is a
 # 32 MiB dm-linear device whose image is kept on vdc and copied back
-# after every case. Runs against $BCMOD.
+# (direct I/O: far quicker than through the page cache) after every case.
+# Runs against $BCMOD.
 SAVE=/dev/vdc
 MIB=32
-CASES=10
+CASES=30
 wipe /dev/vdb
 check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_fuzz /dev/vdb $MIB
 C=/dev/mapper/bc_fuzz
@@ -20,7 +21,7 @@ check "its set comes up" retry 20 sh -c '[ -n "$(ls -d /sys/fs/bcache/*-*-*-*-* 
 check "stop the set" cs_stop
 blockdev --flushbufs $C
 check "the cache image is saved on vdc" \
-	dd if=$C of=$SAVE bs=1M count=$MIB conv=fsync
+	dd if=$C of=$SAVE bs=1M count=$MIB iflag=direct oflag=direct
 
 no_set() { [ -z "$(cs_dir)" ]; }
 # A fuzzed superblock may also make a backing device of the cache.
@@ -33,7 +34,7 @@ stop_all() {
 }
 restore() {
 	blockdev --flushbufs $C
-	dd if=$SAVE of=$C bs=1M count=$MIB conv=fsync 2>/dev/null
+	dd if=$SAVE of=$C bs=1M count=$MIB iflag=direct oflag=direct 2>/dev/null
 	blockdev --flushbufs $C
 }
 

@@ -25,6 +25,10 @@ no_cache() { [ "$(cat $SYS/state)" = "no cache" ]; }
 # Writes dm device (kernel name) $1 completed; whether more than $2.
 writes() { awk '{ print $5 }' /sys/block/$1/stat; }
 wrote_past() { [ "$(writes $1)" -gt $2 ]; }
+# Nothing in flight to dm device $1 (a write is counted once completed).
+idle() { [ "$(cat /sys/block/$1/inflight | tr -s ' ')" = " 0 0" ]; }
+# Sectors written to dm device $1 (its flushes count as writes of none).
+wsect() { awk '{ print $7 }' /sys/block/$1/stat; }
 # retable DM TABLE: swap dm device DM's table under the running set.
 retable() {
 	dmsetup suspend $1 && dmsetup reload $1 --table "$2" &&
@@ -52,8 +56,13 @@ WBC=$(dm_kname wbc)
 
 # --- writeback mode: the overwrite lands in an open batch ---
 echo 0 > $SYS/writeback_running
+retry 20 idle $WBB
+S0=$(wsect $WBB)
 check "A: 2 MiB written dirty at MiB 16" put a1 16
 check_eq "A is dirty" dirty "$(cat $SYS/state)"
+# All of A's writes wait for one DIRTY superblock, not one each.
+check_eq "A wrote one superblock (8 sectors) to the slow disk" 8 \
+	$(($(wsect $WBB) - S0))
 W0=$(writes $WBB)
 echo 0 > $SYS/writeback_percent
 # No pause of writeback_delay (30 s) after each full pass.
@@ -70,8 +79,12 @@ check_eq "vda holds B, not A" "$SUM_b1" \
 
 # --- writethrough with dirty data left: the overlap must go dirty ---
 echo 0 > $SYS/writeback_running
+retry 20 idle $WBB
+S0=$(wsect $WBB)
 check "A: 2 MiB written dirty at MiB 32" put a2 32
 check_eq "A is dirty" dirty "$(cat $SYS/state)"
+check_eq "A wrote one superblock (8 sectors) to the slow disk" 8 \
+	$(($(wsect $WBB) - S0))
 check "cache_mode takes writethrough" \
 	sh -c "echo writethrough > $SYS/cache_mode"
 check "the cache's reads are slowed to 1 s" \
