@@ -33,6 +33,47 @@ down() {
 	check "$1: module unloads" retry 30 rmmod bcache
 }
 
+# dump_merged FILE: a debugfs dump with each run of extents that continue
+# one another (next start, next sectors on the cache, same gen and flags)
+# as one line. Registration replays the last jsets, and a replayed key
+# splits the extent it lands in; the pieces merge again when the node is
+# next sorted, which happens on a write whose timing neither driver
+# fixes. Merged, the dumps of the same tree must be equal.
+dump_merged() {
+	awk '
+	function flush(   i, s) {
+		if (!have)
+			return
+		for (i = 1; i <= np; i++)
+			s = s (i > 1 ? ", " : "") dev[i] ":" off[i] " gen " gen[i]
+		printf "%s:%d len %d -> [%s]%s\n", ino, st, ln, s, rest
+		have = 0
+	}
+	/^[0-9]+:[0-9]+ len [0-9]+ -> \[/ {
+		t = substr($0, 1, index($0, "]"))
+		r = substr($0, index($0, "]") + 1)
+		gsub(/[][,:]/, " ", t)
+		n = split(t, f, " ")
+		np2 = (n - 5) / 4
+		cont = have && f[1] == ino && f[2] == st + ln && np2 == np && r == rest
+		for (i = 1; cont && i <= np; i++)
+			cont = f[4 * i + 2] == dev[i] && f[4 * i + 3] == off[i] + ln &&
+				f[4 * i + 5] == gen[i]
+		if (cont) {
+			ln += f[4]
+			next
+		}
+		flush()
+		ino = f[1]; st = f[2]; ln = f[4]; np = np2; rest = r; have = 1
+		for (i = 1; i <= np; i++) {
+			dev[i] = f[4 * i + 2]; off[i] = f[4 * i + 3]; gen[i] = f[4 * i + 5]
+		}
+		next
+	}
+	{ flush(); print }
+	END { flush() }' "$1"
+}
+
 # 64 KiB buckets make 64 KiB btree nodes: the fill below then needs a
 # tree of two levels, whose nodes registration must count as the kernel's.
 check "make-bcache -C vdb -B vda (64 KiB buckets)" cs_make $C $B --bucket 64k
@@ -75,8 +116,11 @@ up ours
 check_eq "ours: registration counts the nodes as the reference's, no gc" \
 	"$REG_REF" "$(reg_stats)"
 check "ours: the debugfs dump is readable" sh -c "cat /sys/kernel/debug/bcache/bcache-$UUID > /tmp/dump.ours"
-check "ours: the dump lines equal the reference's" cmp /tmp/dump.ref /tmp/dump.ours
-[ -s /tmp/dump.ours ] && diff /tmp/dump.ref /tmp/dump.ours | head -n 10 | sed 's/^/### diff /'
+dump_merged /tmp/dump.ref > /tmp/merged.ref
+dump_merged /tmp/dump.ours > /tmp/merged.ours
+check "ours: the dump lines equal the reference's (neighbours merged)" \
+	cmp /tmp/merged.ref /tmp/merged.ours
+[ -s /tmp/merged.ours ] && diff /tmp/merged.ref /tmp/merged.ours | head -n 10 | sed 's/^/### diff /'
 drop_caches
 check "ours: the reference's fio region verifies" fio_region r1 0 64M 11 --verify_only
 check_eq "ours: the reference's pattern reads back" "$SUM_R" "$(mib_sum /dev/$BC 300 4)"
