@@ -34,6 +34,7 @@ if ! note_read | grep -q '^pc1 '; then
 	check "48 MiB of random writes, then fsync" region_a --do_verify=0 --end_fsync=1
 	check_eq "the data is $DIRTY in the cache" $DIRTY "$(cat /sys/block/$BC/bcache/state)"
 	note_write "pc1 0"
+	check_no_leak "before the I/O the cut interrupts"
 	# Unflushed writes go on elsewhere while the records are written.
 	fio --name=noise --filename=/dev/$BC --direct=1 --ioengine=libaio \
 		--iodepth=8 --rw=randwrite --bs=16k --offset=256M --size=256M \
@@ -47,7 +48,7 @@ if ! note_read | grep -q '^pc1 '; then
 		i=$((i + 1))
 	done
 	check "24 records written and flushed" [ $i -gt 24 ]
-	power_cut
+	power_cut scanned
 fi
 
 # --- boot 2 ---

@@ -54,6 +54,7 @@ if ! note_read | grep -q '^ext4 '; then
 	mkdir $MNT/files
 	sync $MNT
 	note_write "ext4 0"
+	check_no_leak "before the I/O the cut interrupts"
 	fio --name=noise --directory=$MNT --ioengine=psync --rw=randwrite \
 		--bs=16k --size=48M --time_based --runtime=120 \
 		> /dev/null 2>&1 &
@@ -69,7 +70,7 @@ if ! note_read | grep -q '^ext4 '; then
 	check "writeback wrote keys back before the cut" retry 30 wrote_back
 	echo "### before the cut: state $(cat $SYS/state)," \
 		"dirty_data $(cat $SYS/dirty_data), keys written back $(keys_done)"
-	power_cut
+	power_cut scanned
 fi
 
 # --- boot 2 ---

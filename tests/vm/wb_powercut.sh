@@ -33,6 +33,7 @@ wrote_back() { [ "$(keys_done)" -gt 0 ]; }
 # records FIRST..LAST, each fsynced, then noted as "NOTE I"; the cut.
 records_then_cut() {
 	local i=$1
+	check_no_leak "before the I/O the cut interrupts"
 	fio --name=noise --filename=/dev/bcache0 --direct=1 \
 		--ioengine=libaio --iodepth=8 --rw=randwrite --bs=16k \
 		--offset=256M --size=128M --time_based --runtime=60 \
@@ -48,7 +49,7 @@ records_then_cut() {
 	check "writeback wrote keys back before the cut" retry 30 wrote_back
 	echo "### before the cut: state $(cat $SYS/state)," \
 		"dirty_data $(cat $SYS/dirty_data), keys written back $(keys_done)"
-	power_cut
+	power_cut scanned
 }
 
 # rec_bad DEV FIRST-SECTOR FROM TO: records FROM..TO that do not read back.
