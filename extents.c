@@ -24,9 +24,6 @@
 #include <linux/log2.h>
 #include <linux/ratelimit.h>
 
-/* Upstream formats keys into buffers of this size in its messages. */
-#define KEY_TEXT_LEN		80
-
 /* Most pointers a key can carry and still fit a padded key slot. */
 #define KEY_MAX_PTRS		(KEY_MAX_U64S - sizeof(struct bkey) / sizeof(u64))
 
@@ -624,6 +621,34 @@ bool __bch_extent_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
 	bool unavailable = false;
 
 	return extent_invalid_scan(pc, k, &unavailable);
+}
+
+/*
+ * Why extent @k must not go into the btree, or NULL: the test of
+ * __bch_extent_invalid() without the report, for a caller that decides
+ * itself what a bad key means (journal replay drops it and says why).
+ */
+const char *bch_extent_invalid_reason(struct bch_ptr_checker *pc,
+				      const struct bkey *k)
+{
+	unsigned int i;
+
+	if (!KEY_SIZE(k))
+		return "zero size";
+	if (KEY_SIZE(k) > KEY_OFFSET(k))
+		return "bad, starts before sector 0";
+	if (KEY_PTRS(k) > KEY_MAX_PTRS)
+		return "bad, too many pointers";
+	for (i = 0; i < KEY_PTRS(k); i++) {
+		const char *why;
+
+		if (!ptr_available(pc, k, i))
+			continue;
+		why = ptr_layout_problem(pc, k, i);
+		if (why)
+			return why;
+	}
+	return NULL;
 }
 
 static bool extent_invalid(struct btree_keys *bk, const struct bkey *k)

@@ -122,9 +122,13 @@ u64 bch_ptr_bucket(const struct bch_ptr_checker *pc, const struct bkey *k,
  * Upstream's text form of a key, "inode:start len size -> [dev:offset gen
  * g, ...]" with " dirty" and " cs<n> <csum>" appended where they apply.
  */
+/* Upstream formats keys into buffers of this size in its messages. */
+#define KEY_TEXT_LEN		80
 void bch_extent_to_text(char *buf, size_t size, const struct bkey *k);
 bool __bch_btree_ptr_invalid(struct bch_ptr_checker *pc,
 			     const struct bkey *k);
 bool __bch_extent_invalid(struct bch_ptr_checker *pc, const struct bkey *k);
+const char *bch_extent_invalid_reason(struct bch_ptr_checker *pc,
+				      const struct bkey *k);
 
 #endif /* _BCACHE_EXTENTS_H */

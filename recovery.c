@@ -35,12 +35,26 @@
  * Journal: marking and replay
  */
 
-/* Every valid pointer of @k counts as in use until replay inserted it. */
+/*
+ * A jset's checksum says it was written whole, not that its keys are sane:
+ * a key the btree could not hold (no size, a start before sector 0, more
+ * pointers than a key may have, a pointer outside the cache's buckets) is
+ * neither marked nor replayed. It addresses no data the cache can serve,
+ * and the rest of the set is worth keeping: such a key is dropped, with
+ * the reason, rather than the whole set refused.
+ */
+static const char *journal_key_invalid(struct cache_set *c,
+				       const struct bkey *k)
+{
+	return bch_extent_invalid_reason(&c->checker, k);
+}
+
+/* Every pointer of a valid @k counts as in use until replay inserted it. */
 static void recovery_mark_key(struct cache_set *c, struct bkey *k)
 {
 	unsigned int p;
 
-	if (__bch_extent_invalid(&c->checker, k))
+	if (journal_key_invalid(c, k))
 		return;
 
 	for (p = 0; p < KEY_PTRS(k); p++)
@@ -67,9 +81,23 @@ static void recovery_mark_journal(struct cache_set *c, struct list_head *list)
 			recovery_mark_key(c, k);
 }
 
-/* Insert the keys of one jset, then let its pin go. */
+static void replay_report_dropped(const struct journal_replay *r,
+				  const struct bkey *k, const char *why)
+{
+	char buf[KEY_TEXT_LEN];
+
+	bch_extent_to_text(buf, sizeof(buf), k);
+	pr_err_ratelimited("journal entry %llu: dropping key %s: %s\n",
+			   jset_seq(&r->j), buf, why);
+}
+
+struct replay_count {
+	unsigned int keys, dropped, entries;
+};
+
+/* Insert the valid keys of one jset, then let its pin go. */
 static int recovery_replay_one(struct cache_set *c, struct journal_replay *r,
-			       unsigned int *nkeys)
+			       struct replay_count *n)
 {
 	struct keylist single;
 	struct bkey *k;
@@ -77,13 +105,20 @@ static int recovery_replay_one(struct cache_set *c, struct journal_replay *r,
 
 	for (k = bch_jset_next_key(&r->j, NULL); k;
 	     k = bch_jset_next_key(&r->j, k)) {
+		const char *why = journal_key_invalid(c, k);
+
+		if (why) {
+			replay_report_dropped(r, k, why);
+			n->dropped++;
+			continue;
+		}
 		bch_keylist_init_single(&single, k);
 
 		ret = bch_btree_insert(c, &single, r->pin, NULL);
 		if (ret)
 			return ret;
 
-		(*nkeys)++;
+		n->keys++;
 		cond_resched();
 	}
 
@@ -95,7 +130,7 @@ static int recovery_replay_one(struct cache_set *c, struct journal_replay *r,
 /* @list passed bch_journal_complete() when registration read it. */
 static int recovery_replay_journal(struct cache_set *c, struct list_head *list)
 {
-	unsigned int nkeys = 0, nentries = 0;
+	struct replay_count n = {};
 	struct journal_replay *r;
 	int ret = 0;
 	u64 last;
@@ -105,17 +140,19 @@ static int recovery_replay_journal(struct cache_set *c, struct list_head *list)
 
 	last = jset_seq(&replay_newest(list)->j);
 	list_for_each_entry(r, list, list) {
-		ret = recovery_replay_one(c, r, &nkeys);
+		ret = recovery_replay_one(c, r, &n);
 		if (ret) {
 			pr_err("journal replay of entry %llu failed: %i\n",
 			       jset_seq(&r->j), ret);
 			goto out;
 		}
-		nentries++;
+		n.entries++;
 	}
 
 	pr_info("journal replay done, %i keys in %i entries, seq %llu\n",
-		nkeys, nentries, last);
+		n.keys, n.entries, last);
+	if (n.dropped)
+		pr_err("journal replay dropped %u invalid keys\n", n.dropped);
 out:
 	bch_journal_entries_free(list);
 	return ret;

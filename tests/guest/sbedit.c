@@ -23,6 +23,10 @@
  * btree root, the uuid bucket and the first prio bucket, as sectors of
  * the device, so that a scenario can corrupt exactly those.
  * --jset-last-seq N rewrites the newest jset's last_seq (checksum fixed).
+ * --jset-add-key INODE:OFFSET:SIZE:PTRS:SECTOR:GEN[:dirty] appends an
+ * extent key to the newest jset (checksum fixed), its PTRS pointers all
+ * to SECTOR of device 0 with generation GEN: any key at all, so that a
+ * scenario can make the journal hold one the btree must never take.
  *
  * --fuzz SEED overwrites one to three fields chosen by a seeded PRNG with
  * values biased towards the edges (0, 1, all ones, powers of two), fixes
@@ -339,6 +343,64 @@ out:
 	return ret;
 }
 
+/* The key of a --jset-add-key spec into @key (2 + PTRS u64s); its length. */
+static int parse_key(const char *spec, unsigned char *key)
+{
+	uint64_t v[6] = { 0 }, high;
+	unsigned int n = 0, p;
+	const char *s = spec;
+	char *end;
+
+	while (n < 6) {
+		v[n++] = strtoull(s, &end, 0);
+		if (*end != ':')
+			break;
+		s = end + 1;
+	}
+	if (n != 6 || (*end && strcmp(end, ":dirty")) || v[3] > 7 ||
+	    v[2] >= 1 << 16 || v[0] >= 1 << 20) {
+		fprintf(stderr, "sbedit: bad key %s\n", spec);
+		return -1;
+	}
+	high = v[3] << 60 | (uint64_t)!!*end << 36 | v[2] << 20 | v[0];
+	put_le(key, 8, high);
+	put_le(key + 8, 8, v[1]);
+	for (p = 0; p < v[3]; p++)
+		put_le(key + 16 + 8 * p, 8, v[4] << 8 | (v[5] & 0xff));
+	return 16 + 8 * v[3];
+}
+
+static int add_jset_key(int fd, const unsigned char *sb, const char *spec)
+{
+	unsigned int bucket_bytes = get_le(sb + 194, 2) * 512;
+	struct newest best = { 0 };
+	unsigned char key[16 + 8 * 7];
+	unsigned char *j;
+	int len = parse_key(spec, key), ret = 1;
+
+	if (len < 0 || find_newest(fd, sb, &best))
+		return 1;
+	if (best.sector * 512 % bucket_bytes + best.bytes + len > bucket_bytes) {
+		fprintf(stderr, "sbedit: no room after the newest jset\n");
+		return 1;
+	}
+	j = calloc(1, best.bytes + len);
+	if (!j || pread(fd, j, best.bytes, best.sector * 512) != (ssize_t)best.bytes)
+		goto out;
+	memcpy(j + best.bytes, key, len);
+	put_le(j + 28, 4, get_le(j + 28, 4) + len / 8);
+	put_le(j, 8, crc64_ecma_msb(j + 8, best.bytes + len - 8));
+	if (pwrite(fd, j, best.bytes + len, best.sector * 512) !=
+	    (ssize_t)(best.bytes + len) || fsync(fd))
+		goto out;
+	printf("jset %" PRIu64 " at sector %" PRIu64 ": key %s added\n",
+	       best.seq, best.sector, spec);
+	ret = 0;
+out:
+	free(j);
+	return ret;
+}
+
 static int show_journal(int fd, const unsigned char *sb)
 {
 	unsigned int nr = get_le(sb + 206, 2), bucket_sectors = get_le(sb + 194, 2);
@@ -437,6 +499,7 @@ static void usage(void)
 		"       sbedit DEV [--no-csum] field=value ...\n"
 		"       sbedit DEV --journal\n"
 		"       sbedit DEV --jset-last-seq N\n"
+		"       sbedit DEV --jset-add-key INODE:OFFSET:SIZE:PTRS:SECTOR:GEN[:dirty]\n"
 		"       sbedit DEV --fuzz SEED\n"
 		"fields:");
 	for (size_t i = 0; i < NFIELDS; i++)
@@ -451,6 +514,7 @@ int main(int argc, char **argv)
 	int fd, i, keep_csum = 0, showing = 0, journal = 0, fuzzing = 0;
 	int last_seq_edit = 0;
 	uint64_t seed = 0, last_seq = 0;
+	const char *add_key = NULL;
 
 	if (argc < 3)
 		usage();
@@ -467,6 +531,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--jset-last-seq") && i + 1 < argc &&
 			 !parse_u64(argv[i + 1], &last_seq))
 			last_seq_edit = 1;
+		else if (!strcmp(argv[i], "--jset-add-key") && i + 1 < argc)
+			add_key = argv[i + 1];
 	}
 
 	fd = open(argv[1], showing || journal ? O_RDONLY : O_RDWR);
@@ -486,6 +552,8 @@ int main(int argc, char **argv)
 		return show_journal(fd, sb);
 	if (last_seq_edit)
 		return set_jset_last_seq(fd, sb, last_seq);
+	if (add_key)
+		return add_jset_key(fd, sb, add_key);
 
 	for (i = 2; i < argc && !fuzzing; i++) {
 		if (!strcmp(argv[i], "--no-csum"))

@@ -768,6 +768,13 @@ static void extents_test_validity(struct kunit *test)
 	for (i = 0; i < c->nptrs && i < BKEY_PAD - 2; i++)
 		k.key.ptr[i] = MAKE_PTR(0, c->ptr_offset, c->ptr_dev);
 
+	/* Journal replay's test: the same verdict, and nothing reported. */
+	if (!c->btree_ptr) {
+		KUNIT_EXPECT_EQ(test,
+				!!bch_extent_invalid_reason(&s->pc, &k.key),
+				c->invalid);
+		KUNIT_EXPECT_EQ(test, s->reports, 0U);
+	}
 	KUNIT_EXPECT_EQ(test, bch_ptr_invalid(&n->b, &k.key), c->invalid);
 	KUNIT_EXPECT_EQ(test, bch_ptr_bad(&n->b, &k.key), c->bad);
 	if (c->report) {
