@@ -274,14 +274,13 @@ bool bch_keybuf_check_overlapping(struct keybuf *buf, struct bkey *start,
 	return busy;
 }
 
-/* The leftmost key nobody is working on, or NULL. */
-static struct keybuf_key *keybuf_first_idle(struct keybuf *buf)
+/* The first key from @n on that nobody is working on, or NULL. */
+static struct keybuf_key *keybuf_idle_from(struct keybuf *buf,
+					   struct rb_node *n)
 {
-	struct rb_node *n;
-
 	lockdep_assert_held(&buf->lock);
 
-	for (n = rb_first(&buf->keys); n; n = rb_next(n)) {
+	for (; n; n = rb_next(n)) {
 		struct keybuf_key *w = to_keybuf_key(n);
 
 		if (!w->private)
@@ -292,20 +291,31 @@ static struct keybuf_key *keybuf_first_idle(struct keybuf *buf)
 }
 
 /*
- * Hand out the lowest idle key, marked busy: @private holds an error
- * pointer until the new owner stores its own there. NULL if none.
+ * Hand out the first idle key after @prev (one the caller holds busy, so
+ * it is still in the tree), or the lowest idle key if @prev is NULL,
+ * marked busy: @private holds an error pointer until the new owner
+ * stores its own there. NULL if none. A caller taking many keys in a row
+ * passes the last one, so that each call does not walk again over the
+ * keys it took before (a batch of n keys would cost n^2 / 2 steps).
  */
-struct keybuf_key *bch_keybuf_next(struct keybuf *buf)
+struct keybuf_key *bch_keybuf_next_after(struct keybuf *buf,
+					 struct keybuf_key *prev)
 {
 	struct keybuf_key *found;
 
 	spin_lock(&buf->lock);
-	found = keybuf_first_idle(buf);
+	found = keybuf_idle_from(buf, prev ? rb_next(&prev->node) :
+					     rb_first(&buf->keys));
 	if (found)
 		found->private = ERR_PTR(-EINTR);
 	spin_unlock(&buf->lock);
 
 	return found;
+}
+
+struct keybuf_key *bch_keybuf_next(struct keybuf *buf)
+{
+	return bch_keybuf_next_after(buf, NULL);
 }
 
 /*

@@ -579,13 +579,13 @@ static void batch_gather(struct cached_dev *dc, struct wb_batch *b,
 			 unsigned int max_sectors)
 {
 	struct cache_set *c = dc->disk.c;
-	struct keybuf_key *w;
+	struct keybuf_key *w, *prev = NULL;
 	struct wb_io *io;
 
 	b->nr = 0;
 	b->sectors = 0;
 	while (b->nr < WB_BATCH_KEYS && b->sectors < max_sectors) {
-		w = bch_keybuf_next(&dc->writeback_keys);
+		w = bch_keybuf_next_after(&dc->writeback_keys, prev);
 		if (!w)
 			break;
 		/* Dirty buckets are never reused: a stale key is gone. */
@@ -599,6 +599,7 @@ static void batch_gather(struct cached_dev *dc, struct wb_batch *b,
 			break;
 		}
 		w->private = io;
+		prev = w;
 		b->io[b->nr++] = io;
 		b->sectors += KEY_SIZE(&w->key);
 	}

@@ -387,6 +387,29 @@ static void keybuf_test_next_and_del(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, bch_keybuf_next(buf));
 }
 
+/* A batch walks on from its last key; keys before it are not looked at. */
+static void keybuf_test_next_after(struct kunit *test)
+{
+	struct keybuf *buf = new_keybuf(test);
+	struct keybuf_key *a, *b, *c;
+
+	KUNIT_EXPECT_EQ(test, add_extent(buf, 1, 0, 8), KEYBUF_NR - 1);
+	KUNIT_EXPECT_EQ(test, add_extent(buf, 1, 8, 16), KEYBUF_NR - 2);
+	KUNIT_EXPECT_EQ(test, add_extent(buf, 1, 16, 24), KEYBUF_NR - 3);
+
+	a = bch_keybuf_next_after(buf, NULL);
+	expect_extent(test, a, 1, 0, 8);
+	b = bch_keybuf_next_after(buf, a);
+	expect_extent(test, b, 1, 8, 16);
+	/* Left idle again, a is behind the cursor: b's successor is next. */
+	a->private = NULL;
+	c = bch_keybuf_next_after(buf, b);
+	expect_extent(test, c, 1, 16, 24);
+	KUNIT_EXPECT_NULL(test, bch_keybuf_next_after(buf, c));
+	/* From the start, the idle key is found again. */
+	KUNIT_EXPECT_PTR_EQ(test, bch_keybuf_next(buf), a);
+}
+
 static void keybuf_test_full(struct kunit *test)
 {
 	struct keybuf *buf = new_keybuf(test);
@@ -480,6 +503,7 @@ static struct kunit_case bcache_gc_cases[] = {
 	KUNIT_CASE(gc_test_pause_rule),
 	KUNIT_CASE(keybuf_test_order_and_overlap),
 	KUNIT_CASE(keybuf_test_next_and_del),
+	KUNIT_CASE(keybuf_test_next_after),
 	KUNIT_CASE(keybuf_test_full),
 	KUNIT_CASE(keybuf_test_range),
 	KUNIT_CASE(keybuf_test_check_overlapping),
