@@ -1,7 +1,7 @@
 #!/bin/bash
 # Guest instructions per function, ours against the kernel's bcache, per
-# request: tools/jobs/profile-cache.sh with a fixed number of requests per
-# phase, on the perf kernel under -icount, counted exactly by a QEMU TCG
+# request: tools/jobs/profile-cache.sh (or INSN_JOB=profile-wb: writeback)
+# with a fixed number of requests per phase, on the perf kernel under -icount, counted exactly by a QEMU TCG
 # plugin (tools/insncount.c) rather than sampled. A diagnosis, not a
 # benchmark: slow (every block is counted), but the counts repeat.
 # usage: tools/insn-profile.sh [REQUESTS [MB]]  (default 20000 and 64)
@@ -25,7 +25,7 @@ export VM_APPEND="PROFILE_IOS=$ios PROFILE_MB=$mb bench_null=1 ${INSN_APPEND:-}"
 # first one that was not there before (another VM may be running).
 before=$(ls -d "${TMPDIR:-/tmp}"/bcache-vm.*/ 2>/dev/null || true)
 "$REPO/scripts/vm.sh" -f perf -k "$ko" -l "$work/console" -t 3600 \
-	jobs/profile-cache > /dev/null &
+	"jobs/${INSN_JOB:-profile-cache}" > /dev/null &
 vm=$!
 until boot=$(ls -td "${TMPDIR:-/tmp}"/bcache-vm.*/ 2>/dev/null |
 		grep -vxF "$before" | head -n 1) &&

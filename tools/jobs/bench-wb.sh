@@ -154,6 +154,7 @@ bench_one() {
 	unload_bcache
 }
 
+bench_disks_touch
 for round in $(seq "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then order="ours ref"; else order="ref ours"; fi
 	for who in $order; do
