@@ -174,16 +174,13 @@ static __always_inline bool ptrs_scan(struct bch_ptr_checker *pc,
 	return false;
 }
 
-/* Why a key is not usable, for messages; "" if it is. */
-static const char *key_status(struct bch_ptr_checker *pc,
-			      const struct bkey *k)
+/* The first layout problem of an available pointer of @k, or NULL. */
+static const char *ptrs_layout_reason(struct bch_ptr_checker *pc,
+				      const struct bkey *k)
 {
-	unsigned int i, nptrs = min_t(unsigned int, KEY_PTRS(k), KEY_MAX_PTRS);
+	unsigned int i;
 
-	if (KEY_PTRS(k) > KEY_MAX_PTRS)
-		return "bad, too many pointers";
-
-	for (i = 0; i < nptrs; i++) {
+	for (i = 0; i < KEY_PTRS(k) && i < KEY_MAX_PTRS; i++) {
 		const char *why;
 
 		if (!ptr_available(pc, k, i))
@@ -191,9 +188,26 @@ static const char *key_status(struct bch_ptr_checker *pc,
 		why = ptr_layout_problem(pc, k, i);
 		if (why)
 			return why;
-		if (ptr_stale(pc, k, i))
-			return "stale";
 	}
+	return NULL;
+}
+
+/* Why a key is not usable, for messages; "" if it is. */
+static const char *key_status(struct bch_ptr_checker *pc,
+			      const struct bkey *k)
+{
+	unsigned int i;
+	const char *why;
+
+	if (KEY_PTRS(k) > KEY_MAX_PTRS)
+		return "bad, too many pointers";
+
+	why = ptrs_layout_reason(pc, k);
+	if (why)
+		return why;
+	for (i = 0; i < KEY_PTRS(k); i++)
+		if (ptr_available(pc, k, i) && ptr_stale(pc, k, i))
+			return "stale";
 
 	if (!KEY_INODE(k) && !KEY_OFFSET(k))
 		return "bad, null key";
@@ -631,24 +645,13 @@ bool __bch_extent_invalid(struct bch_ptr_checker *pc, const struct bkey *k)
 const char *bch_extent_invalid_reason(struct bch_ptr_checker *pc,
 				      const struct bkey *k)
 {
-	unsigned int i;
-
 	if (!KEY_SIZE(k))
 		return "zero size";
 	if (KEY_SIZE(k) > KEY_OFFSET(k))
 		return "bad, starts before sector 0";
 	if (KEY_PTRS(k) > KEY_MAX_PTRS)
 		return "bad, too many pointers";
-	for (i = 0; i < KEY_PTRS(k); i++) {
-		const char *why;
-
-		if (!ptr_available(pc, k, i))
-			continue;
-		why = ptr_layout_problem(pc, k, i);
-		if (why)
-			return why;
-	}
-	return NULL;
+	return ptrs_layout_reason(pc, k);
 }
 
 static bool extent_invalid(struct btree_keys *bk, const struct bkey *k)

@@ -8,13 +8,10 @@
 # inserts it at replay: a warning and a set that never registers again
 # (no size), or a write outside the bucket array (KASAN) for the
 # pointers. The cache is a 32 MiB dm-linear device whose image is kept on
-# vdc and put back (direct I/O) after each case.
-B=/dev/vda
-SAVE=/dev/vdc
-MIB=32
+# vdc and put back after each case.
 wipe /dev/vdb
-check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_jkey /dev/vdb $MIB
-C=/dev/mapper/bc_jkey
+check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_jkey /dev/vdb 32
+C=/dev/mapper/bc_jkey B=/dev/vda
 check "make-bcache -C -B, 32 KiB buckets (1024 of them)" \
 	cs_make $C $B --bucket 32k
 check "module loads" load_bcache
@@ -25,19 +22,12 @@ dd if=/tmp/jkey of=/dev/bcache0 bs=1M seek=8 oflag=direct 2>/dev/null
 check "stop the set" cs_stop
 [ -e /sys/block/bcache0 ] && bc_stop bcache0
 check "the devices are released" wait_released $C
-blockdev --flushbufs $C
-check "the cache image is saved on vdc" \
-	dd if=$C of=$SAVE bs=1M count=$MIB iflag=direct oflag=direct
+check "the cache image is saved on vdc" image_save $C 32
 NB=$(sbedit $C --show | sed -n 's/^nbuckets //p')
 # A sector inside a bucket the set does use (bucket 100), for the cases
 # whose key is bad in some other way.
 GOOD=$((100 * 64))
 
-put_back() {
-	blockdev --flushbufs $C
-	dd if=$SAVE of=$C bs=1M count=$MIB iflag=direct oflag=direct 2>/dev/null
-	blockdev --flushbufs $C
-}
 logged() { dmesg_after "$1" | grep -Eq "$2"; }
 
 # bad_key NAME SPEC REASON: the newest jset gains key SPEC; the set must
@@ -55,7 +45,7 @@ bad_key() {
 	check "$name: stop the set" cs_stop
 	[ -e /sys/block/bcache0 ] && bc_stop bcache0
 	wait_released $C
-	put_back
+	image_put_back $C 32
 }
 
 bad_key zero_size "0:4096:0:1:$GOOD:0" 'zero size'

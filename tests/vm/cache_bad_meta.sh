@@ -6,11 +6,8 @@
 # splat, no hang; and once the original bytes are back the set registers
 # again. The cache is a 64 MiB dm-linear device (1024 buckets: the kernel
 # refuses 512 or fewer) whose whole image is kept on vdc and copied back
-# between cases, with direct I/O: through the guest's page cache (KASAN,
-# kmemleak) one copy takes half a minute, direct about a second.
-# Runs against $BCMOD.
+# between cases (image_save, image_put_back). Runs against $BCMOD.
 B=/dev/vda
-SAVE=/dev/vdc
 MIB=64
 wipe /dev/vdb
 check "a 64 MiB cache device (dm-linear on vdb)" dm_small bc_meta /dev/vdb $MIB
@@ -35,9 +32,7 @@ check "sbedit finds the newest journal entry" test -s /tmp/jinfo
 sed 's/^/### /' /tmp/jinfo
 jget() { sed -n "s/^$1 //p" /tmp/jinfo; }
 BUCKET=$(jget bucket_sectors)
-blockdev --flushbufs $C
-check "the cache image is saved on vdc" \
-	dd if=$C of=$SAVE bs=1M count=$MIB iflag=direct oflag=direct
+check "the cache image is saved on vdc" image_save $C $MIB
 
 # poke SECTOR BYTE_OFFSET COUNT: overwrite COUNT bytes with 0xff.
 poke() {
@@ -49,11 +44,7 @@ logged() { dmesg_after "$1" | grep -Eqi "$2"; }
 up_again() {
 	retry 10 bc_register $C 2>/dev/null && wait_for "$SET" 20 && cs_stop
 }
-put_back() {
-	blockdev --flushbufs $C
-	dd if=$SAVE of=$C bs=1M count=$MIB iflag=direct oflag=direct 2>/dev/null
-	blockdev --flushbufs $C
-}
+put_back() { image_put_back $C $MIB; }
 # Every start moves the prios and the journal on: put the saved image
 # back after the check too, so that each case corrupts what /tmp/jinfo
 # describes.

@@ -4,9 +4,7 @@
 # either works (then the set is stopped) or fails; it never hangs or
 # splats, and no half-built set stays in /sys/fs/bcache. The cache is a
 # 32 MiB dm-linear device whose image is kept on vdc and copied back
-# (direct I/O: far quicker than through the page cache) after every case.
-# Runs against $BCMOD.
-SAVE=/dev/vdc
+# after every case. Runs against $BCMOD.
 MIB=32
 CASES=30
 wipe /dev/vdb
@@ -19,9 +17,7 @@ check "module loads" load_bcache
 check "the cache registers" bc_register $C
 check "its set comes up" retry 20 sh -c '[ -n "$(ls -d /sys/fs/bcache/*-*-*-*-* 2>/dev/null)" ]'
 check "stop the set" cs_stop
-blockdev --flushbufs $C
-check "the cache image is saved on vdc" \
-	dd if=$C of=$SAVE bs=1M count=$MIB iflag=direct oflag=direct
+check "the cache image is saved on vdc" image_save $C $MIB
 
 no_set() { [ -z "$(cs_dir)" ]; }
 # A fuzzed superblock may also make a backing device of the cache.
@@ -32,11 +28,7 @@ stop_all() {
 	done
 	[ "$(bc_count)" = 0 ] && no_set
 }
-restore() {
-	blockdev --flushbufs $C
-	dd if=$SAVE of=$C bs=1M count=$MIB iflag=direct oflag=direct 2>/dev/null
-	blockdev --flushbufs $C
-}
+restore() { image_put_back $C $MIB; }
 
 dd if=$C of=/tmp/sb.orig bs=4096 count=2 2>/dev/null
 seed=1
