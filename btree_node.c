@@ -451,13 +451,28 @@ static CLOSURE_CALLBACK(node_write_unlock)
 }
 
 /* The write is done (or failed): release what it held up. */
+/*
+ * The keys of a failed write are not on disk: the jset holding them must
+ * be replayed, so its pin is kept (forgotten, not dropped) and the set
+ * stops before a later jset could say the journal is done with it.
+ */
+static void node_write_failed(struct btree *b, struct btree_write *w)
+{
+	w->journal = NULL;
+	cache_bug(b->c, "btree node write failed at bucket %zu, block %u",
+		  PTR_BUCKET_NR(b->c, &b->key, 0), b->written);
+}
+
 static CLOSURE_CALLBACK(node_write_finish)
 {
 	closure_type(b, struct btree, io);
+	struct btree_write *w = btree_prev_write(b);
 
 	bch_bbio_free(b->bio, b->c);
 	b->bio = NULL;
-	bch_btree_write_retire(b, btree_prev_write(b));
+	if (btree_node_io_error(b))
+		node_write_failed(b, w);
+	bch_btree_write_retire(b, w);
 
 	/* Keys came in while we were writing: schedule the next write. */
 	if (btree_node_dirty(b))
