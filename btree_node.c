@@ -454,13 +454,16 @@ static CLOSURE_CALLBACK(node_write_unlock)
 /*
  * The keys of a failed write are not on disk: the jset holding them must
  * be replayed, so its pin is kept (forgotten, not dropped) and the set
- * stops before a later jset could say the journal is done with it.
+ * stops before a later jset could say the journal is done with it. A set
+ * already stopping is not failed again, but its I/O is disabled all the
+ * same: its last jset would wait for room that the kept pin never frees.
  */
 static void node_write_failed(struct btree *b, struct btree_write *w)
 {
 	w->journal = NULL;
 	cache_bug(b->c, "btree node write failed at bucket %zu, block %u",
 		  PTR_BUCKET_NR(b->c, &b->key, 0), b->written);
+	set_bit(CACHE_SET_IO_DISABLE, &b->c->flags);
 }
 
 static CLOSURE_CALLBACK(node_write_finish)
