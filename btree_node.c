@@ -450,7 +450,6 @@ static CLOSURE_CALLBACK(node_write_unlock)
 	up(&b->io_mutex);
 }
 
-/* The write is done (or failed): release what it held up. */
 /*
  * The keys of a failed write are not on disk: the jset holding them must
  * be replayed, so its pin is kept (forgotten, not dropped) and the set
@@ -466,6 +465,7 @@ static void node_write_failed(struct btree *b, struct btree_write *w)
 	set_bit(CACHE_SET_IO_DISABLE, &b->c->flags);
 }
 
+/* The write is done (or failed): release what it held up. */
 static CLOSURE_CALLBACK(node_write_finish)
 {
 	closure_type(b, struct btree, io);

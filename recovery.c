@@ -41,20 +41,16 @@
  * pointers than a key may have, a pointer outside the cache's buckets) is
  * neither marked nor replayed. It addresses no data the cache can serve,
  * and the rest of the set is worth keeping: such a key is dropped, with
- * the reason, rather than the whole set refused.
+ * the reason, rather than the whole set refused
+ * (bch_extent_invalid_reason() decides, for marking and replay alike).
+ *
+ * Every pointer of a valid @k counts as in use until replay inserted it.
  */
-static const char *journal_key_invalid(struct cache_set *c,
-				       const struct bkey *k)
-{
-	return bch_extent_invalid_reason(&c->checker, k);
-}
-
-/* Every pointer of a valid @k counts as in use until replay inserted it. */
 static void recovery_mark_key(struct cache_set *c, struct bkey *k)
 {
 	unsigned int p;
 
-	if (journal_key_invalid(c, k))
+	if (bch_extent_invalid_reason(&c->checker, k))
 		return;
 
 	for (p = 0; p < KEY_PTRS(k); p++)
@@ -105,7 +101,7 @@ static int recovery_replay_one(struct cache_set *c, struct journal_replay *r,
 
 	for (k = bch_jset_next_key(&r->j, NULL); k;
 	     k = bch_jset_next_key(&r->j, k)) {
-		const char *why = journal_key_invalid(c, k);
+		const char *why = bch_extent_invalid_reason(&c->checker, k);
 
 		if (why) {
 			replay_report_dropped(r, k, why);
