@@ -814,6 +814,17 @@ bch_pick_data_bucket(struct cache_set *c, const struct bkey *search,
 EXPORT_SYMBOL_IF_KUNIT(bch_pick_data_bucket);
 
 /*
+ * The most one data key can hold: KEY_SIZE has 16 bits, so with buckets
+ * of 32 MiB or more a write may not take all an open bucket has (a size
+ * truncated to 0 would then split its bio at 0). In whole blocks, so what
+ * is left of the bucket stays block aligned.
+ */
+static unsigned int key_sectors_max(const struct cache_set *c)
+{
+	return round_down(MAX_KEY_SIZE, c->cache->sb.block_size);
+}
+
+/*
  * Give @k up to @sectors of @ob and advance @ob past them. @k ends where
  * it did before plus what it got; its pointers each hold a pin on their
  * bucket, which the open bucket passes on with its last sectors.
@@ -826,7 +837,7 @@ VISIBLE_IF_KUNIT void bch_carve_open_bucket(struct cache_set *c,
 	unsigned int nptrs = KEY_PTRS(&ob->key);
 	unsigned int i;
 
-	sectors = min(sectors, ob->sectors_free);
+	sectors = min3(sectors, ob->sectors_free, key_sectors_max(c));
 
 	for (i = 0; i < nptrs; i++) {
 		EBUG_ON(ptr_stale(c, &ob->key, i));
@@ -1270,10 +1281,24 @@ static int check_alloc_geometry(const struct cache *ca)
 	return 0;
 }
 
+/*
+ * Buckets kept for node splits and new roots, drawn from while the
+ * allocator may itself wait on a journal write that waits on a node
+ * flush. Sized from the journal alone (4 buckets on a 513-bucket cache)
+ * it ran dry under fsync-heavy writers on small caches and everything
+ * stopped: at least 32 and, for big caches, one in 128 buckets (at most
+ * a journal's worth), as the kernel's driver sizes it since 6.16.
+ * Journal replay, a split per journal bucket at worst, fits.
+ */
+VISIBLE_IF_KUNIT size_t bch_btree_reserve_buckets(u64 nbuckets)
+{
+	return clamp_t(u64, nbuckets >> 7, 32, SB_JOURNAL_BUCKETS);
+}
+EXPORT_SYMBOL_IF_KUNIT(bch_btree_reserve_buckets);
+
 static int alloc_free_lists(struct cache *ca, size_t per_list)
 {
-	/* Journal replay may split a node per journal bucket. */
-	size_t btree_reserve = ca->sb.keys ?: 8;
+	size_t btree_reserve = bch_btree_reserve_buckets(ca->sb.nbuckets);
 
 	if (bch_ring_alloc(&ca->free[RESERVE_BTREE], btree_reserve, GFP_KERNEL) ||
 	    bch_ring_alloc(&ca->free[RESERVE_PRIO], prio_buckets(ca), GFP_KERNEL) ||

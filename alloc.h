@@ -58,6 +58,7 @@ struct open_bucket *bch_pick_data_bucket(struct cache_set *c,
 void bch_carve_open_bucket(struct cache_set *c, struct open_bucket *ob,
 			   struct bkey *k, unsigned int sectors,
 			   unsigned int write_point);
+size_t bch_btree_reserve_buckets(u64 nbuckets);
 #endif
 
 /* The share of buckets in use, in percent, into @stats->in_use. */

@@ -691,9 +691,10 @@ static inline unsigned int block_bytes(const struct cache *ca)
 	return ca->sb.block_size << SECTOR_SHIFT;
 }
 
-static inline unsigned int bucket_bytes(const struct cache *ca)
+/* 64 bits: large-bucket caches have buckets of 4 GiB and more. */
+static inline u64 bucket_bytes(const struct cache *ca)
 {
-	return ca->sb.bucket_size << SECTOR_SHIFT;
+	return (u64)ca->sb.bucket_size << SECTOR_SHIFT;
 }
 
 static inline size_t sector_to_bucket(const struct cache_set *c, sector_t s)

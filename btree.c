@@ -286,18 +286,26 @@ static bool node_take_keys(struct btree *b, struct btree_op *op,
 }
 
 /*
- * Where the set @i of a node being split is cut: the word offset of the
- * last key that stays in the left node, the first key at or past 3/5 of
- * the words. The left node keeps the bigger part, since keys inserted
- * in order (the common case) go on landing on the right.
+ * Where the set @i (not empty) of a node being split is cut: the word
+ * offset of the last key that stays in the left node, the first key at
+ * or past 3/5 of the words. The left node keeps the bigger part, since
+ * keys inserted in order (the common case) go on landing on the right.
+ * The pivot is always a key of @i: a set of one or two keys (one-block
+ * nodes split that small) keeps its last key and leaves the right empty.
  */
 VISIBLE_IF_KUNIT unsigned int bch_btree_split_pivot(const struct bset *i)
 {
 	const u64 *words = (const u64 *)bset_start(i);
-	unsigned int mark = bset_u64s(i) * 3 / 5, at = 0;
+	unsigned int total = bset_u64s(i), mark = total * 3 / 5, at = 0;
 
-	while (at < mark)
-		at += bkey_u64s((const struct bkey *)(words + at));
+	while (at < mark) {
+		unsigned int next = at +
+			bkey_u64s((const struct bkey *)(words + at));
+
+		if (next >= total)
+			break;
+		at = next;
+	}
 	return at;
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_btree_split_pivot);
@@ -305,12 +313,17 @@ EXPORT_SYMBOL_IF_KUNIT(bch_btree_split_pivot);
 /*
  * Does a node whose keys, compacted into the one set @i, still fill more
  * than 4/5 of its @node_blocks need two nodes? Less full, a rewrite into
- * one node is enough and leaves it room to grow.
+ * one node is enough and leaves it room to grow. A node of one block
+ * (block size equal to bucket size) is full after its first write and
+ * any set rounds up to the whole of it: there the words decide, or every
+ * insert would split it, down to nodes of no keys.
  */
 VISIBLE_IF_KUNIT bool bch_btree_split_needs_two(const struct bset *i,
 						unsigned int block_bytes,
 						unsigned int node_blocks)
 {
+	if (node_blocks < 2)
+		return set_bytes(i) > block_bytes * 4 / 5;
 	return set_blocks(i, block_bytes) > node_blocks * 4 / 5;
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_btree_split_needs_two);

@@ -30,9 +30,15 @@ u8 bch_gc_mark_bucket(struct bucket *g, u8 ptr_gen, int level, bool dirty,
 bool bch_gc_should_pause(struct cache_set *c, struct gc_stat *gc);
 #endif
 
+/*
+ * Writes between gcs: a sixteenth of the cache, held in an atomic_t, so
+ * capped at INT_MAX sectors (1 TiB) for caches above 16 TiB.
+ */
 static inline void set_gc_sectors(struct cache_set *c)
 {
-	atomic_set(&c->sectors_to_gc, c->cache->sb.bucket_size * c->nbuckets / 16);
+	u64 sectors = (u64)c->cache->sb.bucket_size * c->nbuckets / 16;
+
+	atomic_set(&c->sectors_to_gc, min_t(u64, sectors, INT_MAX));
 }
 
 static inline void wake_up_gc(struct cache_set *c)

@@ -875,13 +875,22 @@ static int claim_device(struct registration *r, const char **err)
 /*
  * What sb.c leaves to us about a cache device: what this driver, like
  * 6.12's, can run. NULL if all is well.
+ *
+ * A bucket of one block (make-bcache --block 4k --bucket 4k) is refused,
+ * where 6.12 corrupts memory at the first node split: a btree node is
+ * then full after its first write, so every insert rewrites the nodes
+ * up to the root, and a journal bucket holds one jset, so a few inserts
+ * in flight fill the journal while the split that would free it waits
+ * for journal room.
  */
-static const char *check_cache_sb(const struct cache_sb *sb)
+VISIBLE_IF_KUNIT const char *bch_check_cache_sb(const struct cache_sb *sb)
 {
 	if (sb->nr_in_set != 1 || sb->nr_this_dev != 0)
 		return "Bad cache device number in set (one cache per set is supported)";
 	if (sb->bucket_size < sb->block_size)
 		return "Bad bucket size (smaller than block size)";
+	if (sb->bucket_size == sb->block_size)
+		return "Bad bucket size (a bucket must hold two blocks or more)";
 	if (sb->bucket_size < PAGE_SECTORS)
 		return "Bad bucket size (smaller than page size)";
 	if (sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP)
@@ -890,6 +899,7 @@ static const char *check_cache_sb(const struct cache_sb *sb)
 		return "Bad first bucket (past the last bucket)";
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(bch_check_cache_sb);
 
 /*
  * Everything a registration does before it has a device object: open,
@@ -916,7 +926,7 @@ static int registration_prepare(struct registration *r, const char **err)
 		return ret;
 
 	if (!SB_IS_BDEV(&r->sb)) {
-		*err = check_cache_sb(&r->sb);
+		*err = bch_check_cache_sb(&r->sb);
 		if (*err)
 			return -EINVAL;
 	}

@@ -39,4 +39,9 @@ void bch_cache_set_release(struct kobject *kobj);
 void bch_cache_set_internal_release(struct kobject *kobj);
 void bch_cache_release(struct kobject *kobj);
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* What this driver refuses in a cache superblock sb.c accepted, or NULL. */
+const char *bch_check_cache_sb(const struct cache_sb *sb);
+#endif
+
 #endif /* _BCACHE_SUPER_H */

@@ -14,6 +14,7 @@
 
 #include "../../bcache.h"
 #include "../../alloc.h"
+#include "../../gc.h"
 
 /* A cache with @nbuckets zeroed buckets and a heap of @heap_size. */
 static struct cache *fake_cache(struct kunit *test, size_t nbuckets,
@@ -578,6 +579,99 @@ static void alloc_test_open_bucket_choice(struct kunit *test)
 	bch_open_buckets_free(c);
 }
 
+/* ---- Every geometry: sizes that must not overflow ---- */
+
+struct geometry_case {
+	const char	*desc;
+	unsigned int	block;		/* sectors */
+	unsigned int	bucket;		/* sectors */
+	u64		nbuckets;
+};
+
+static const struct geometry_case geometry_cases[] = {
+	{ "512 B blocks in 4 KiB buckets", 1, 8, 1024 },
+	{ "block as big as bucket, 4 KiB", 8, 8, 640 },
+	{ "fewest buckets registration takes", 1, 8, 513 },
+	{ "largest 16-bit bucket, 32 MiB - 512 B", 1, 65535, 1024 },
+	{ "32 MiB buckets, 512 B blocks", 1, 1U << 16, 1024 },
+	{ "32 MiB buckets, 4 KiB blocks", 8, 1U << 16, 1024 },
+	{ "4 GiB buckets", 8, 1U << 23, 1024 },
+	{ "1 TiB buckets", 8, 1U << 31, 600 },
+	{ "32 TiB of 512 KiB buckets", 8, 1024, 1ULL << 26 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(geometry, geometry_cases, desc);
+
+/*
+ * A write bigger than any key: it gets what one key can say, in whole
+ * blocks, never a size truncated to 0 (which split its bio at 0), and
+ * the open bucket keeps the rest, block aligned.
+ */
+static void alloc_test_geometry_carve(struct kunit *test)
+{
+	BKEY_PADDED(key) fresh, write;
+	const struct geometry_case *g = test->param_value;
+	struct cache *ca = fake_cache(test, 4, 0);
+	struct cache_set *c = ca->set;
+	unsigned int want = min(g->bucket, MAX_KEY_SIZE & ~(g->block - 1));
+	struct open_bucket *ob;
+
+	ca->sb.block_size = g->block;
+	ca->sb.bucket_size = g->bucket;
+	c->bucket_bits = ilog2(g->bucket);
+	KUNIT_ASSERT_EQ(test, bch_open_buckets_alloc(c), 0);
+
+	bkey_init(&fresh.key);
+	SET_KEY_PTRS(&fresh.key, 1);
+	fresh.key.ptr[0] = MAKE_PTR(0, bucket_to_sector(c, 1), 0);
+	bkey_init(&write.key);
+	bkey_copy_key(&write.key, &KEY(1, 4096, 0));
+
+	ob = bch_pick_data_bucket(c, &write.key, 1, &fresh.key);
+	KUNIT_ASSERT_NOT_NULL(test, ob);
+	bch_carve_open_bucket(c, ob, &write.key, 1U << 17, 1);
+
+	KUNIT_EXPECT_EQ(test, KEY_SIZE(&write.key), want);
+	KUNIT_EXPECT_EQ(test, KEY_SIZE(&write.key) % g->block, 0);
+	KUNIT_EXPECT_EQ(test, KEY_OFFSET(&write.key), 4096 + want);
+	KUNIT_EXPECT_EQ(test, ob->sectors_free % g->block, 0);
+	if (g->bucket - want >= g->block)
+		KUNIT_EXPECT_EQ(test, ob->sectors_free, g->bucket - want);
+	bch_open_buckets_free(c);
+}
+
+/* Byte and sector totals of huge buckets and caches, in 64 bits. */
+static void alloc_test_geometry_sizes(struct kunit *test)
+{
+	const struct geometry_case *g = test->param_value;
+	struct cache *ca = fake_cache(test, 4, 0);
+	struct cache_set *c = ca->set;
+	u64 gc = (u64)g->bucket * g->nbuckets / 16;
+	size_t reserve = bch_btree_reserve_buckets(g->nbuckets);
+
+	ca->sb.block_size = g->block;
+	ca->sb.bucket_size = g->bucket;
+	ca->sb.nbuckets = g->nbuckets;
+	c->nbuckets = g->nbuckets;
+
+	KUNIT_EXPECT_EQ(test, bucket_bytes(ca), (u64)g->bucket << 9);
+	KUNIT_EXPECT_LE(test, (u64)meta_bucket_bytes(&ca->sb), bucket_bytes(ca));
+	KUNIT_EXPECT_LE(test, meta_bucket_pages(&ca->sb),
+			(unsigned int)MAX_ORDER_NR_PAGES);
+	KUNIT_EXPECT_GT(test, prios_per_bucket(ca), 0U);
+
+	set_gc_sectors(c);
+	KUNIT_EXPECT_EQ(test, (s64)atomic_read(&c->sectors_to_gc),
+			(s64)min_t(u64, gc, INT_MAX));
+
+	/* The btree's own reserve: never starved, never a cache's worth. */
+	KUNIT_EXPECT_GE(test, reserve, 32);
+	KUNIT_EXPECT_LE(test, reserve, SB_JOURNAL_BUCKETS);
+	if (g->nbuckets >= 128 * 32)
+		KUNIT_EXPECT_EQ(test, reserve,
+				min_t(u64, g->nbuckets / 128, SB_JOURNAL_BUCKETS));
+}
+
 static struct kunit_case alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(alloc_test_gen_after, gen_gen_params),
 	KUNIT_CASE(alloc_test_inc_gen_wraps),
@@ -594,6 +688,8 @@ static struct kunit_case alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(alloc_test_pset_damage, pset_damage_gen_params),
 	KUNIT_CASE_PARAM(alloc_test_pset_verify_write, pset_write_gen_params),
 	KUNIT_CASE(alloc_test_open_bucket_choice),
+	KUNIT_CASE_PARAM(alloc_test_geometry_carve, geometry_gen_params),
+	KUNIT_CASE_PARAM(alloc_test_geometry_sizes, geometry_gen_params),
 	{}
 };
 

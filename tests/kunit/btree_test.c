@@ -644,6 +644,11 @@ static const struct split_case split_cases[] = {
 	{ "mixed sizes", { 1, 2, 1, 2, 1, 2, 1, 2 }, 8, 17, 6 },
 	/* 39 words, mark 23: the key across it ends at 24, the pivot. */
 	{ "big keys", { 6, 6, 6, 1, 1, 1, 1, 1 }, 8, 24, 4 },
+	/* One-block nodes: the pivot stays on a key, the right is empty. */
+	{ "one key", { 1 }, 1, 0, 1 },
+	{ "two keys", { 1, 1 }, 2, 3, 2 },
+	/* 11 words, mark 6: the last key (from 3) is the furthest. */
+	{ "one big key last", { 1, 6 }, 2, 3, 2 },
 };
 
 static void split_case_desc(const struct split_case *s, char *desc)
@@ -726,6 +731,18 @@ static void split_needs_two_threshold(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, bch_btree_split_needs_two(i, bb, blocks));
 	bset_set_u64s(i, eight + 1);
 	KUNIT_EXPECT_TRUE(test, bch_btree_split_needs_two(i, bb, blocks));
+
+	/*
+	 * A node of one block (block size equal to bucket size): any set
+	 * rounds up to all of it, so the words decide, or every insert
+	 * would split it down to empty nodes.
+	 */
+	bset_set_u64s(i, 0);
+	KUNIT_EXPECT_FALSE(test, bch_btree_split_needs_two(i, 4096, 1));
+	bset_set_u64s(i, (4096 * 4 / 5 - sizeof(*i)) / sizeof(u64));
+	KUNIT_EXPECT_FALSE(test, bch_btree_split_needs_two(i, 4096, 1));
+	bset_set_u64s(i, bset_u64s(i) + 1);
+	KUNIT_EXPECT_TRUE(test, bch_btree_split_needs_two(i, 4096, 1));
 
 	/* The captured node's size: 512 blocks, 409 of them may be used. */
 	bset_set_u64s(i, (409 * bb - sizeof(*i)) / sizeof(u64));

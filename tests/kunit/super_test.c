@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of super.c's pure pieces: the stripe geometry a backing
- * device's dirty data is counted in. Upstream computed the stripe count in
- * 32 bits, so a huge device with a small optimal I/O size wrapped round to
- * a small count and the dirty-data accounting indexed past its arrays;
- * ours computes it in 64 bits and refuses a count an int cannot index.
+ * KUnit tests of super.c's pure pieces: which cache geometries run, and
+ * the stripe geometry a backing device's dirty data is counted in.
+ * Upstream computed the stripe count in 32 bits, so a huge device with a
+ * small optimal I/O size wrapped round to a small count and the
+ * dirty-data accounting indexed past its arrays; ours computes it in 64
+ * bits and refuses a count an int cannot index.
  */
 #include <kunit/test.h>
 
@@ -59,8 +60,56 @@ static void super_test_stripe_geometry(struct kunit *test)
 	KUNIT_EXPECT_LT(test, (u64)(n - 1) * size, c->sectors);
 }
 
+/* Cache geometries make-bcache accepts: each runs, or is refused saying why. */
+struct cache_geometry_case {
+	const char	*desc;
+	unsigned int	block, bucket;		/* sectors */
+	u64		incompat;
+	const char	*refused;		/* in the reason, or NULL */
+};
+
+static const struct cache_geometry_case cache_geometry_cases[] = {
+	{ "512 B blocks in 4 KiB buckets", 1, 8, 0, NULL },
+	{ "4 KiB blocks in 8 KiB buckets", 8, 16, 0, NULL },
+	{ "4 KiB blocks in 4 KiB buckets", 8, 8, 0, "two blocks" },
+	{ "2 KiB blocks in 4 KiB buckets", 4, 8, 0, NULL },
+	{ "16 MiB buckets", 8, 1U << 15, 0, NULL },
+	{ "32 MiB buckets, large-bucket feature", 8, 1U << 16,
+	  BCH_FEATURE_INCOMPAT_LOG_LARGE_BUCKET_SIZE, NULL },
+	{ "4 GiB buckets, large-bucket feature", 8, 1U << 23,
+	  BCH_FEATURE_INCOMPAT_LOG_LARGE_BUCKET_SIZE, NULL },
+	{ "an unknown incompatible feature", 8, 1024, 1ULL << 40,
+	  "Unsupported" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(cache_geometry, cache_geometry_cases, desc);
+
+static void super_test_cache_geometry(struct kunit *test)
+{
+	const struct cache_geometry_case *g = test->param_value;
+	struct cache_sb *sb = kunit_kzalloc(test, sizeof(*sb), GFP_KERNEL);
+	const char *why;
+
+	KUNIT_ASSERT_NOT_NULL(test, sb);
+	sb->nr_in_set = 1;
+	sb->block_size = g->block;
+	sb->bucket_size = g->bucket;
+	sb->nbuckets = 1024;
+	sb->first_bucket = 1;
+	sb->feature_incompat = g->incompat;
+	why = bch_check_cache_sb(sb);
+
+	if (!g->refused) {
+		KUNIT_EXPECT_NULL(test, why);
+		return;
+	}
+	KUNIT_ASSERT_NOT_NULL(test, why);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, g->refused));
+}
+
 static struct kunit_case super_test_cases[] = {
 	KUNIT_CASE_PARAM(super_test_stripe_geometry, stripe_gen_params),
+	KUNIT_CASE_PARAM(super_test_cache_geometry, cache_geometry_gen_params),
 	{}
 };
 
