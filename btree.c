@@ -717,7 +717,7 @@ void bch_btree_set_root(struct btree *b)
 
 	c->root = b;
 
-	bch_journal_meta(c, &cl);
+	bch_journal_root(c, &cl);
 	closure_sync(&cl);
 }
 

@@ -1048,13 +1048,18 @@ static bool flush_select(struct btree *b, atomic_t *oldest)
  * recently used first. Reclaim may free @oldest meanwhile (the front of
  * the ring moves): then the nodes picked so far are clean and nothing more
  * is needed. bucket_lock keeps the cache list still but is held briefly.
+ *
+ * The root is on no list (it is never reaped), but a root leaf holds
+ * pins like any leaf: without it, a full journal whose oldest jset only
+ * the root pins waited for the root's own delayed write. Node structs
+ * live as long as the set, so an old root read here is still one.
  */
 static unsigned int flush_pick(struct cache_set *c, atomic_t *oldest,
 			       struct btree **picked)
 {
 	struct journal *j = &c->journal;
+	struct btree *b, *root;
 	unsigned int n = 0;
-	struct btree *b;
 
 	mutex_lock(&c->bucket_lock);
 	list_for_each_entry_reverse(b, &c->btree_cache, list) {
@@ -1066,6 +1071,11 @@ static unsigned int flush_pick(struct cache_set *c, atomic_t *oldest,
 		if (n == JOURNAL_FLUSH_NR)
 			break;
 	}
+
+	root = READ_ONCE(c->root);
+	if (root && n < JOURNAL_FLUSH_NR && !btree_node_journal_flush(root) &&
+	    flush_select(root, oldest))
+		picked[n++] = root;
 	mutex_unlock(&c->bucket_lock);
 	return n;
 }

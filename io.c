@@ -299,6 +299,11 @@ void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio)
  * after everything written before it (PREFLUSH): a backing device's state
  * turns clean only after the data written back, and a write waiting for
  * the DIRTY state must not see it sit in the disk's volatile cache.
+ *
+ * The bio is embedded and set up afresh by each write. bio_init() with a
+ * device takes a reference on the device's blkcg group (CONFIG_BLK_CGROUP,
+ * every distribution's kernel): the end_io drops it with bio_uninit(), or
+ * each write would leak one and the queue would never be freed.
  */
 static void submit_sb_write(struct bio *bio, struct bio_vec *bv,
 			    unsigned short nr_bv, struct block_device *bdev,
@@ -343,6 +348,7 @@ static void bdev_sb_write_endio(struct bio *bio)
 
 	if (bio->bi_status)
 		bch_count_backing_io_errors(dc, bio);
+	bio_uninit(bio);
 	closure_put(&dc->sb_write);
 }
 
@@ -396,6 +402,7 @@ static void cache_sb_write_endio(struct bio *bio)
 	struct cache *ca = bio->bi_private;
 
 	bch_count_io_errors(ca, bio->bi_status, 0, "writing superblock");
+	bio_uninit(bio);
 	closure_put(&ca->set->sb_write);
 }
 

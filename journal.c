@@ -253,6 +253,25 @@ VISIBLE_IF_KUNIT int bch_journal_list_add(struct list_head *list,
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_journal_list_add);
 
+/* The first run of seqs from @want on that @list lacks, if any. */
+static bool journal_find_gap_from(struct list_head *list, u64 want,
+				  u64 *first, u64 *last)
+{
+	struct journal_replay *r;
+
+	list_for_each_entry(r, list, list) {
+		u64 seq = jset_seq(&r->j);
+
+		if (seq > want) {
+			*first = want;
+			*last = seq - 1;
+			return true;
+		}
+		want = max(want, seq + 1);
+	}
+	return false;
+}
+
 /**
  * bch_journal_find_gap - look for jsets missing from a replay list
  * @list:	sorted, deduplicated list from bch_journal_read()
@@ -265,24 +284,11 @@ EXPORT_SYMBOL_IF_KUNIT(bch_journal_list_add);
 VISIBLE_IF_KUNIT bool bch_journal_find_gap(struct list_head *list,
 					   u64 *first, u64 *last)
 {
-	struct journal_replay *r;
-	u64 want;
-
 	if (list_empty(list))
 		return false;
-
-	want = jset_last_seq(&replay_newest(list)->j);
-	list_for_each_entry(r, list, list) {
-		u64 seq = jset_seq(&r->j);
-
-		if (seq > want) {
-			*first = want;
-			*last = seq - 1;
-			return true;
-		}
-		want = max(want, seq + 1);
-	}
-	return false;
+	return journal_find_gap_from(list,
+				     jset_last_seq(&replay_newest(list)->j),
+				     first, last);
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_journal_find_gap);
 
@@ -314,8 +320,15 @@ struct bkey *bch_jset_next_key(const struct jset *j, struct bkey *k)
  * Reading the journal
  */
 
+/*
+ * The journal's bios are embedded and set up afresh by every I/O;
+ * bio_init() with a device takes a blkcg reference (CONFIG_BLK_CGROUP)
+ * that each end_io drops with bio_uninit(), or every jset would leak one
+ * and pin the cache device's queue for good.
+ */
 static void journal_read_endio(struct bio *bio)
 {
+	bio_uninit(bio);
 	closure_put(bio->bi_private);
 }
 
@@ -723,17 +736,31 @@ void bch_journal_pin_entries(struct journal *j, struct list_head *list)
  * Does @list hold every jset from the newest one's last_seq on? Registration
  * asks before it starts anything that could write to the journal, so a
  * journal with a hole is refused as it was found.
+ *
+ * With @discard (the cache's discard setting) the first jsets of the range
+ * may be missing, as the kernel's driver accepts: it discards a journal
+ * bucket once the last_seq in memory has passed it, and a set it stopped
+ * can name older jsets than the ones it kept. What follows the missing
+ * ones must be whole.
  */
-bool bch_journal_complete(struct list_head *list)
+bool bch_journal_complete(struct list_head *list, bool discard)
 {
-	u64 from, to;
+	u64 start, end, from, to, more, more_to;
 
 	if (list_empty(list) || !bch_journal_find_gap(list, &from, &to))
 		return true;
 
+	start = jset_last_seq(&replay_newest(list)->j);
+	end = jset_seq(&replay_newest(list)->j);
+	if (discard && from == start &&
+	    !journal_find_gap_from(list, to + 1, &more, &more_to)) {
+		pr_info("journal entries %llu-%llu may be discarded! (replaying %llu-%llu)\n",
+			from, to, start, end);
+		return true;
+	}
+
 	pr_err("journal entries %llu-%llu missing! (replaying %llu-%llu)\n",
-	       from, to, jset_last_seq(&replay_newest(list)->j),
-	       jset_seq(&replay_newest(list)->j));
+	       from, to, start, end);
 	return false;
 }
 
@@ -801,6 +828,7 @@ static void journal_discard_endio(struct bio *bio)
 	struct cache *ca = container_of(ja, struct cache, journal);
 	struct cache_set *c = ca->set;
 
+	bio_uninit(bio);
 	atomic_set(&ja->discard_in_flight, DISCARD_DONE);
 	closure_wake_up(&c->journal.wait);
 	closure_put(&c->cl);
@@ -849,7 +877,9 @@ static void journal_discard_issue(struct cache *ca)
 	bio_init(bio, ca->bdev, &ja->discard_bv, 1, REQ_OP_DISCARD);
 	bio->bi_iter.bi_sector = bucket_to_sector(ca->set,
 						  ca->sb.d[ja->discard_idx]);
-	bio->bi_iter.bi_size = bucket_bytes(ca);
+	/* bi_size is 32 bits: of a bucket of 4 GiB or more, its start. */
+	bio->bi_iter.bi_size = min_t(u64, bucket_bytes(ca),
+				     round_down(UINT_MAX, PAGE_SIZE));
 	bio->bi_end_io = journal_discard_endio;
 
 	/* The set must outlive the discard. */
@@ -862,9 +892,12 @@ static unsigned int journal_free_buckets(struct cache_set *c);
 /*
  * Buckets between discard_idx and last_idx are no longer needed: discard
  * them one at a time, when the device wants discards. A bucket counts as
- * free only once its discard is done (or skipped, see above).
+ * free only once its discard is done (or skipped, see above), even if
+ * discards were turned off meanwhile: the journal must not write into a
+ * bucket a discard may still wipe.
  */
-static void journal_discard_advance(struct cache_set *c, bool stuck)
+VISIBLE_IF_KUNIT void bch_journal_discard_advance(struct cache_set *c,
+						  bool stuck)
 {
 	struct cache *ca = c->cache;
 	struct journal_device *ja = &ca->journal;
@@ -874,10 +907,6 @@ static void journal_discard_advance(struct cache_set *c, bool stuck)
 
 	if (!ca->sb.keys)
 		return;
-	if (!ca->discard) {
-		ja->discard_idx = ja->last_idx;
-		return;
-	}
 
 	if (atomic_read(&ja->discard_in_flight) == DISCARD_IN_FLIGHT)
 		return;
@@ -885,6 +914,11 @@ static void journal_discard_advance(struct cache_set *c, bool stuck)
 	if (atomic_read(&ja->discard_in_flight) == DISCARD_DONE) {
 		ja->discard_idx = (ja->discard_idx + 1) % ca->sb.keys;
 		atomic_set(&ja->discard_in_flight, DISCARD_READY);
+	}
+
+	if (!ca->discard) {
+		ja->discard_idx = ja->last_idx;
+		return;
 	}
 
 	while (ja->discard_idx != ja->last_idx) {
@@ -904,17 +938,19 @@ static void journal_discard_advance(struct cache_set *c, bool stuck)
 		}
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(bch_journal_discard_advance);
 
 /*
  * Buckets the journal may still move into: from the current one up to the
  * oldest not yet free, less one (and one more once the reserve for btree
- * flushes is on).
+ * flushes is on, unless a new root's commit is waiting for it).
  */
 static unsigned int journal_free_buckets(struct cache_set *c)
 {
 	struct journal_device *ja = &c->cache->journal;
 	unsigned int nr = c->cache->sb.keys;
-	unsigned int keep = 1 + c->journal.do_reserve;
+	unsigned int keep = 1 + (c->journal.do_reserve &&
+				 !c->journal.reserve_wanted);
 	unsigned int ahead;
 
 	if (ja->cur_idx < ja->discard_idx)
@@ -977,7 +1013,7 @@ static void journal_reclaim(struct cache_set *c, bool stuck)
 	while (ja->last_idx != ja->cur_idx && ja->seq[ja->last_idx] < oldest)
 		ja->last_idx = (ja->last_idx + 1) % nr;
 
-	journal_discard_advance(c, stuck);
+	bch_journal_discard_advance(c, stuck);
 
 	if (!j->blocks_free && journal_free_buckets(c))
 		journal_open_next_bucket(c);
@@ -1021,7 +1057,18 @@ static void journal_write_endio(struct bio *bio)
 {
 	struct journal_write *w = bio->bi_private;
 
-	cache_set_err_on(bio->bi_status, w->c, "journal io error");
+	/*
+	 * The set fails, and its I/O stops even if it is stopping already
+	 * (when the error report is dropped): the jsets before this one stay
+	 * the newest on disk, so last_seq_ondisk must not move on and let
+	 * reclaim discard buckets a replay still needs, and no later jset
+	 * may land after the gap.
+	 */
+	if (bio->bi_status) {
+		bch_cache_set_error(w->c, "journal io error");
+		set_bit(CACHE_SET_IO_DISABLE, &w->c->flags);
+	}
+	bio_uninit(bio);
 	closure_put(&w->c->journal.io);
 }
 
@@ -1198,7 +1245,7 @@ static CLOSURE_CALLBACK(journal_write_start)
 
 	spin_lock(&c->journal.lock);
 	/* After a write landed: discards it made safe can start. */
-	journal_discard_advance(c, false);
+	bch_journal_discard_advance(c, false);
 	journal_write_locked(&cl->work);
 }
 
@@ -1248,10 +1295,11 @@ static bool journal_keys_ever_fit(struct cache_set *c, size_t nkeys)
  * Return the open jset once @nkeys fit in it, with journal.lock held.
  * Until then: write out the open jset if it has keys, skip the tail of a
  * bucket too short for them, or, with the journal full, flush btree nodes
- * and wait for reclaim.
+ * and wait for reclaim. With @reserve the bucket kept for flushes may be
+ * used.
  */
 static struct journal_write *journal_wait_for_room(struct cache_set *c,
-						   size_t nkeys)
+						   size_t nkeys, bool reserve)
 	__acquires(&c->journal.lock)
 {
 	struct journal *j = &c->journal;
@@ -1260,12 +1308,15 @@ static struct journal_write *journal_wait_for_room(struct cache_set *c,
 
 	closure_init_stack(&waiter);
 	spin_lock(&j->lock);
+	j->reserve_wanted += reserve;
 
 	for (;;) {
 		struct journal_write *w = j->cur;
 
-		if (journal_has_room(c, w, nkeys))
+		if (journal_has_room(c, w, nkeys)) {
+			j->reserve_wanted -= reserve;
 			return w;
+		}
 
 		if (!journal_is_full(j) && !w->data->keys) {
 			/* Nothing to write: only the bucket's tail is short. */
@@ -1311,7 +1362,8 @@ static void journal_delayed_flush(struct work_struct *work)
  */
 static __always_inline atomic_t *journal_add(struct cache_set *c,
 					     const u64 *keys, size_t u64s,
-					     struct closure *parent)
+					     struct closure *parent,
+					     bool reserve)
 {
 	struct journal *j = &c->journal;
 	struct journal_write *w;
@@ -1325,7 +1377,7 @@ static __always_inline atomic_t *journal_add(struct cache_set *c,
 		      "bcache: %zu u64s of keys never fit a jset\n", u64s))
 		return NULL;
 
-	w = journal_wait_for_room(c, u64s);
+	w = journal_wait_for_room(c, u64s, reserve);
 	if (u64s) {
 		memcpy(jset_bkey_last(w->data), keys, u64s * sizeof(u64));
 		le32_add_cpu(&w->data->keys, u64s);
@@ -1352,15 +1404,31 @@ static __always_inline atomic_t *journal_add(struct cache_set *c,
 atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
 		      struct closure *parent)
 {
-	return journal_add(c, keys->keys_p, bch_keylist_nkeys(keys), parent);
+	return journal_add(c, keys->keys_p, bch_keylist_nkeys(keys), parent,
+			   false);
 }
 
 /* A commit point: the header alone records root, uuids and prios. */
 void bch_journal_meta(struct cache_set *c, struct closure *cl)
 {
-	atomic_t *pin = journal_add(c, NULL, 0, cl);
+	atomic_t *pin = journal_add(c, NULL, 0, cl, false);
 
 	/* Nothing of the caller's lives in this jset: no pin to hold. */
+	if (pin)
+		atomic_dec(pin);
+}
+
+/*
+ * The split that makes a new root holds the write lock of the tree and,
+ * through its insert, a pin that may be the oldest; with the journal full
+ * its commit point could wait forever for a reclaim only its end allows
+ * (small journal buckets, a few jsets each, filled by flushes from other
+ * writers). It may take the bucket kept for flushes.
+ */
+void bch_journal_root(struct cache_set *c, struct closure *cl)
+{
+	atomic_t *pin = journal_add(c, NULL, 0, cl, true);
+
 	if (pin)
 		atomic_dec(pin);
 }

@@ -101,6 +101,8 @@ struct journal {
 	void			(*flush_btree_fn)(struct cache_set *c,
 						  atomic_t *oldest);
 	bool			do_reserve;	/* keep a bucket for flushes */
+	/* Under lock: new roots' commits waiting, which may use that bucket. */
+	unsigned int		reserve_wanted;
 };
 
 /* State of a journal bucket's discard (journal_device.discard_in_flight). */
@@ -173,6 +175,8 @@ atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
 		      struct closure *parent);
 /* A commit point with no keys: the header (root, uuids, prios) only. */
 void bch_journal_meta(struct cache_set *c, struct closure *cl);
+/* The commit point of a new root, which may use the reserved bucket. */
+void bch_journal_root(struct cache_set *c, struct closure *cl);
 /* Open the next jset (also the first one, at registration). */
 void bch_journal_next(struct journal *j);
 /* From now on keep a bucket free for the btree flushes reclaim needs. */
@@ -183,8 +187,11 @@ void bch_journal_space_reserve(struct journal *j);
  * entries, next; replay then drops each entry's pin.
  */
 int bch_journal_read(struct cache_set *c, struct list_head *list);
-/* Every jset replay needs was found (else says which are missing). */
-bool bch_journal_complete(struct list_head *list);
+/*
+ * Every jset replay needs was found (else says which are missing); with
+ * @discard, as 6.12 allows, but for the oldest ones, which may be discarded.
+ */
+bool bch_journal_complete(struct list_head *list, bool discard);
 void bch_journal_pin_entries(struct journal *j, struct list_head *list);
 /* The keys of a jset read back: NULL first, NULL at the end. */
 struct bkey *bch_jset_next_key(const struct jset *j, struct bkey *k);
@@ -250,6 +257,7 @@ bool bch_journal_find_gap(struct list_head *list, u64 *first, u64 *last);
 enum journal_discard_step bch_journal_discard_step(u64 bucket_seq,
 						   u64 last_seq_ondisk,
 						   bool need_space);
+void bch_journal_discard_advance(struct cache_set *c, bool stuck);
 #endif
 
 #endif /* _BCACHE_JOURNAL_H */

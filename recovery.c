@@ -190,6 +190,19 @@ static const char *open_btree_root(struct cache_set *c, struct jset *j)
 	return NULL;
 }
 
+/* Why reading the journal failed, as registration reports it. */
+static const char *journal_read_error(int ret)
+{
+	switch (ret) {
+	case -ENOMEM:
+		return "cannot allocate memory for journal";
+	case -EINVAL:
+		return "too many journal buckets";
+	default:
+		return "IO error reading journal";
+	}
+}
+
 /* The newest jset says where everything is; the journal has the rest. */
 const char *bch_cache_set_recover(struct cache_set *c, struct list_head *journal)
 {
@@ -197,13 +210,15 @@ const char *bch_cache_set_recover(struct cache_set *c, struct list_head *journal
 	struct cache *ca = c->cache;
 	const char *err = NULL;
 	struct jset *j;
+	int ret;
 
-	if (bch_journal_read(c, journal))
-		return "cannot allocate memory for journal";
+	ret = bch_journal_read(c, journal);
+	if (ret)
+		return journal_read_error(ret);
 	if (list_empty(journal))
 		return "no journal entries found";
 	/* Before the allocator or a btree split could write a jset. */
-	if (!bch_journal_complete(journal))
+	if (!bch_journal_complete(journal, CACHE_DISCARD(&ca->sb)))
 		return "bcache: replay journal failed";
 	j = &list_last_entry(journal, struct journal_replay, list)->j;
 

@@ -15,6 +15,7 @@
 #include <linux/bitmap.h>
 #include <linux/slab.h>
 
+#include "../../bcache.h"
 #include "../../journal.h"
 #include "../../util.h"
 
@@ -446,6 +447,33 @@ static void gap_detection(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, last, 8);
 }
 
+/*
+ * A set the kernel's driver used with discard on may begin its replay
+ * range with jsets whose bucket it discarded: accepted, as 6.12 does,
+ * only then and only at the start of the range.
+ */
+static void complete_allows_discarded_head(struct kunit *test)
+{
+	struct list_head *list = new_list(test);
+
+	add(test, list, 10, 8);
+	add(test, list, 11, 8);
+	add(test, list, 12, 8);
+	/* 8 and 9 are missing: the head of the range. */
+	KUNIT_EXPECT_FALSE(test, bch_journal_complete(list, false));
+	KUNIT_EXPECT_TRUE(test, bch_journal_complete(list, true));
+
+	/* A hole after the head is refused even with discard. */
+	add(test, list, 14, 8);
+	KUNIT_EXPECT_FALSE(test, bch_journal_complete(list, true));
+
+	/* As is one in the middle of an otherwise whole range. */
+	list = new_list(test);
+	add(test, list, 8, 8);
+	add(test, list, 10, 8);
+	KUNIT_EXPECT_FALSE(test, bch_journal_complete(list, true));
+}
+
 /* ---- newest-bucket search over synthetic rings ---- */
 
 struct search_case {
@@ -703,6 +731,42 @@ static void discard_waits_for_disk(struct kunit *test)
 			c->want);
 }
 
+/*
+ * Discards turned off (sysfs `discard`) while one is in flight: the bucket
+ * it wipes is not free until it completes; after that the rest up to
+ * last_idx is free at once.
+ */
+static void discard_off_waits_for_flight(struct kunit *test)
+{
+	struct cache_set *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct cache *ca = kunit_kzalloc(test, sizeof(*ca), GFP_KERNEL);
+	struct journal_device *ja;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, ca);
+	c->cache = ca;
+	ca->set = c;
+	ja = &ca->journal;
+	spin_lock_init(&c->journal.lock);
+	ca->sb.keys = 8;
+	ja->cur_idx = 1;
+	ja->discard_idx = 2;
+	ja->last_idx = 5;
+	atomic_set(&ja->discard_in_flight, DISCARD_IN_FLIGHT);
+	ca->discard = 0;
+
+	spin_lock(&c->journal.lock);
+	bch_journal_discard_advance(c, true);
+	KUNIT_EXPECT_EQ(test, ja->discard_idx, 2U);
+
+	atomic_set(&ja->discard_in_flight, DISCARD_DONE);
+	bch_journal_discard_advance(c, true);
+	KUNIT_EXPECT_EQ(test, ja->discard_idx, 5U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ja->discard_in_flight),
+			DISCARD_READY);
+	spin_unlock(&c->journal.lock);
+}
+
 static struct kunit_case journal_test_cases[] = {
 	KUNIT_CASE(jset_verify_good),
 	KUNIT_CASE(jset_verify_bad_magic),
@@ -719,11 +783,13 @@ static struct kunit_case journal_test_cases[] = {
 	KUNIT_CASE(list_orders_and_dedups),
 	KUNIT_CASE(list_expires_old_entries),
 	KUNIT_CASE(gap_detection),
+	KUNIT_CASE(complete_allows_discarded_head),
 	KUNIT_CASE_PARAM(search_finds_newest, search_case_gen),
 	KUNIT_CASE(search_reads_as_upstream),
 	KUNIT_CASE(search_empty_ring),
 	KUNIT_CASE(search_passes_errors),
 	KUNIT_CASE_PARAM(discard_waits_for_disk, discard_gen_params),
+	KUNIT_CASE(discard_off_waits_for_flight),
 	{}
 };
 
