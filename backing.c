@@ -280,9 +280,9 @@ void bch_cached_dev_uevent(struct cached_dev *dc)
 }
 
 /*
- * A device whose cache held dirty or clean data comes up only when forced
- * to without its cache; whatever that cache holds is stale from now on,
- * and the superblock says so before bcacheN can be written.
+ * A device goes on without its cache (forced to run without it, or kept
+ * alive after its set failed): whatever that cache holds is stale from
+ * now on, and the superblock says so before bcacheN can be written.
  */
 static void cached_dev_mark_stale(struct cached_dev *dc)
 {
@@ -724,6 +724,26 @@ static void cached_dev_detach_finish(struct work_struct *work)
 
 	mutex_lock(&bch_register_lock);
 	c = d->c;
+	set_failed = test_bit(CACHE_SET_IO_DISABLE, &c->flags);
+	dirty = atomic_read(&dc->has_dirty) ||
+		BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY;
+	mutex_unlock(&bch_register_lock);
+
+	/*
+	 * A clean device whose set failed goes on alone, and what it writes
+	 * from now on makes the cache's copy of it stale. The kernel's 6.12
+	 * leaves its superblock clean and naming the set, so a later
+	 * registration attaches and serves the old cached blocks. Ours marks
+	 * it stale (which discards the cache's copy at the next attach)
+	 * before it leaves the set: until then writes to it fail. A device
+	 * being stopped writes nothing more and keeps its cached copy.
+	 */
+	if (set_failed && !dirty && !test_bit(BCACHE_DEV_CLOSING, &d->flags)) {
+		pr_warn("%pg: cache set %pU failed, marking the device inconsistent with it\n",
+			dc->bdev, c->set_uuid);
+		cached_dev_mark_stale(dc);
+	}
+
 	/*
 	 * A set that failed (I/O disabled) is let go of in memory only, as
 	 * upstream does: the backing superblock keeps naming it, so the
@@ -732,9 +752,7 @@ static void cached_dev_detach_finish(struct work_struct *work)
 	 * before writeback was done), where upstream forgets the device in
 	 * the uuid table and strands the data.
 	 */
-	set_failed = test_bit(CACHE_SET_IO_DISABLE, &c->flags);
-	dirty = atomic_read(&dc->has_dirty) ||
-		BDEV_STATE(&dc->sb) == BDEV_STATE_DIRTY;
+	mutex_lock(&bch_register_lock);
 	if (dirty && !set_failed)
 		pr_warn("%pg: detach stopped with dirty data, which stays in set %pU\n",
 			dc->bdev, c->set_uuid);

@@ -6,10 +6,13 @@
 # backing device, counts the error against the cache and returns the right
 # data. Past io_error_limit errors the set gives up (bch_cache_set_error:
 # "disabling caching") and unregisters; a clean backing device under
-# stop_when_cache_set_failed=auto stays up and is served from vda alone,
-# its superblock still clean and naming the failed set (the kernel's
-# bcache, 6.12.117, never clears it on this path; the checks follow it).
-# Runs against $BCMOD (ours or ref).
+# stop_when_cache_set_failed=auto stays up and is served from vda alone.
+# What it writes from then on makes the cache's copy stale: ours marks
+# its superblock inconsistent (stale) before it leaves the set, so that
+# when the cache comes back the old copy is discarded and bcache0 serves
+# what was written. The kernel's bcache (6.12.117) leaves the superblock
+# clean and naming the set, re-attaches, and serves the cache's old
+# blocks where they survived. Runs against $BCMOD (ours or ref).
 B=/dev/vda
 CNAME=bc_cache
 C=/dev/mapper/$CNAME
@@ -130,7 +133,14 @@ check "$BC's cache link is gone" wait_gone $SYS/cache
 # Upstream leaves the backing superblock's state alone here (only the
 # writeback thread of a detach that runs to its end clears it, and it
 # quits as soon as the set's I/O is disabled), so it still reads clean.
-check_eq "$BC's state still reads clean" clean "$(cat $SYS/state)"
+if testing_ref; then
+	check_eq "$BC's state still reads clean" clean "$(cat $SYS/state)"
+else
+	check_eq "$BC's state reads inconsistent" inconsistent \
+		"$(cat $SYS/state)"
+	check "the kernel log says so" \
+		log_has ce-disable 'failed, marking the device inconsistent'
+fi
 drop_caches
 check_eq "without the cache: the pattern reads back" \
 	"$SUM" "$(mib_sum /dev/$BC $POFF $PMIB)"
@@ -143,17 +153,45 @@ check "write 2 MiB through $BC without the cache" \
 drop_caches
 check_eq "it reads back" "$(md5sum < /tmp/ce2 | cut -d' ' -f1)" \
 	"$(mib_sum /dev/$BC 64 2)"
+pattern_mib ce-new $PMIB > /tmp/ce3
+SUM3=$(md5sum < /tmp/ce3 | cut -d' ' -f1)
+check "overwrite the cached pattern without the cache" \
+	dd if=/tmp/ce3 of=/dev/$BC bs=1M seek=$POFF conv=fsync
 
-# --- cleanup ---
+# --- the cache comes back ---
 check "stop $BC" bc_stop $BC
-# And so on disk: vda's superblock still names the failed set, which a
-# later registration of vda waits for, as after a crash.
+# On disk: vda's superblock still names the failed set, which a later
+# registration of vda waits for, as after a crash; ours says stale.
 blockdev --flushbufs $B
 echo "### vda's superblock: $(bcache-super-show $B | grep -E 'cache_state|cset.uuid' | tr -s '\t\n' '  ')"
-check "vda's superblock still reads clean" \
-	sh -c "bcache-super-show $B | grep -q 'cache_state.*clean'"
+if testing_ref; then
+	check "vda's superblock still reads clean" \
+		sh -c "bcache-super-show $B | grep -q 'cache_state.*clean'"
+else
+	check "vda's superblock reads inconsistent" \
+		sh -c "bcache-super-show $B | grep -q 'cache_state.*inconsistent'"
+fi
 check_eq "vda's superblock still names the set" "$UUID" "$(cs_uuid_of $B)"
 check "the cache's dm device is released" wait_released $C 30
+check "the cache's reads work again (dm-linear)" sh -c "
+	dmsetup suspend $CNAME &&
+	dmsetup load $CNAME --table '0 $CSECT linear /dev/vdb 0' &&
+	dmsetup resume $CNAME"
+check "register cache and backing device again" cs_up $C $B
+drop_caches
+GOT=$(mib_sum /dev/$BC $POFF $PMIB)
+case $GOT in
+"$SUM3") echo "### after the restart $BC serves what was written without the cache" ;;
+"$SUM") echo "### after the restart $BC serves the cache's stale copy" ;;
+*) echo "### after the restart $BC serves a mix of old and new blocks" ;;
+esac
+if ! testing_ref; then
+	check_eq "after the restart $BC serves what was written without the cache" \
+		"$SUM3" "$GOT"
+fi
+check "stop the set" cs_stop
+[ -e /sys/block/$BC ] && bc_stop $BC
+check "the cache's dm device is released again" wait_released $C 30
 check "remove the dm device" retry 10 dmsetup remove $CNAME
 unload_bcache
 check_not "module unloads" grep -q "^bcache " /proc/modules
