@@ -980,20 +980,31 @@ static ssize_t show_set_io_disable(struct kobject *kobj,
 						 &kobj_to_set(kobj)->flags));
 }
 
+/*
+ * Disabling is for good: the allocator, gc and writeback threads end when
+ * they see it, so the kernel's driver, which lets 0 clear the flag, runs
+ * on with no allocator and hangs at the next bucket it needs. Ours
+ * refuses to clear it; the set has to be stopped and registered again.
+ */
 static ssize_t store_set_io_disable(struct kobject *kobj,
 				    const struct bch_attr *a,
 				    const char *buf, size_t size)
 {
-	unsigned long *flags = &kobj_to_set(kobj)->flags;
+	struct cache_set *c = kobj_to_set(kobj);
 	unsigned long v;
 	int ret = kstrtoul(buf, 10, &v);
 
 	if (ret)
 		return ret;
-	if (v && test_and_set_bit(CACHE_SET_IO_DISABLE, flags))
+	if (v && test_and_set_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
 		pr_warn("CACHE_SET_IO_DISABLE already set\n");
-	else if (!v && !test_and_clear_bit(CACHE_SET_IO_DISABLE, flags))
+	} else if (!v && test_bit(CACHE_SET_IO_DISABLE, &c->flags)) {
+		pr_err("%pU: I/O stays disabled (its threads have ended): stop the set and register it again\n",
+		       c->set_uuid);
+		return -EBUSY;
+	} else if (!v) {
 		pr_warn("CACHE_SET_IO_DISABLE already cleared\n");
+	}
 	return size;
 }
 

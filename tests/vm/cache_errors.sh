@@ -189,6 +189,17 @@ if ! testing_ref; then
 	check_eq "after the restart $BC serves what was written without the cache" \
 		"$SUM3" "$GOT"
 fi
+# io_disable is for good: its threads end, so clearing it is refused
+# (the kernel's driver clears it and hangs at the next bucket it needs).
+SET=$(cs_dir)
+check "internal/io_disable 1" sh -c "echo 1 > $SET/internal/io_disable"
+check_not "$BC's I/O fails" dd if=/dev/$BC of=/dev/null bs=4k count=1 \
+	iflag=direct
+if ! testing_ref; then
+	check_not "internal/io_disable 0 is refused" \
+		sh -c "echo 0 > $SET/internal/io_disable"
+	check_eq "and it still reads 1" 1 "$(cat $SET/internal/io_disable)"
+fi
 check "stop the set" cs_stop
 [ -e /sys/block/$BC ] && bc_stop $BC
 check "the cache's dm device is released again" wait_released $C 30
