@@ -1123,8 +1123,13 @@ int bch_bset_sort_state_init(struct bset_sort_state *state,
  * Merge everything left in @iter into @out's keys, dropping keys that are
  * invalid (or, with @remove_stale, merely bad) and merging neighbours. With
  * @fixup, ops->sort_fixup resolves overlaps between sets on the way.
+ *
+ * @out holds @room words of keys. Only the fixup can make the output
+ * bigger than the input (an extent overlapped in its middle becomes two),
+ * so only a crafted node read from disk can need more: false then, with
+ * the keys that fit in @out and nothing written past it.
  */
-static void merge_into(struct btree_keys *b, struct bset *out,
+static bool merge_into(struct btree_keys *b, struct bset *out, size_t room,
 		       struct btree_iter *iter, bool fixup, bool remove_stale)
 {
 	BKEY_PADDED(k) spare;
@@ -1132,6 +1137,8 @@ static void merge_into(struct btree_keys *b, struct bset *out,
 	void *order_arg = (void *)ops;
 	ptr_filter_fn drop = remove_stale ? bch_ptr_bad : bch_ptr_invalid;
 	struct bkey *k, *last = NULL;
+	size_t used = 0;
+	bool fits = true;
 
 	/* Keys were pushed in plain key order; re-heap in merge order. */
 	min_heapify_all(&iter->heap, &iter_sort_order, order_arg);
@@ -1147,38 +1154,56 @@ static void merge_into(struct btree_keys *b, struct bset *out,
 		if (last && bch_bkey_try_merge(b, last, k))
 			continue;
 
+		if (used + bkey_u64s(k) > room) {
+			fits = false;
+			break;
+		}
 		last = last ? bkey_next(last) : bset_start(out);
 		bkey_copy_disjoint(last, k);
+		used += bkey_u64s(k);
 	}
 
-	bset_set_u64s(out, last ? (__le64 *)bkey_next(last) - out->d : 0);
+	bset_set_u64s(out, used);
+	return fits;
+}
+
+/* Words of keys a set at @i can hold within @bytes from @i on. */
+static size_t set_room(size_t bytes)
+{
+	return (bytes - sizeof(struct bset)) / sizeof(u64);
 }
 
 /*
  * Sort sets start..nsets of @b (whose keys @iter covers) into set @start
  * and rebuild its tree. The output goes to a scratch buffer of 2^order
  * pages (the mempool's node-sized one if memory is tight); a full sort
- * then simply adopts that buffer as the node's.
+ * then simply adopts that buffer as the node's. False if the keys did not
+ * fit where set @start is (see merge_into()).
  */
-static void sort_sets(struct btree_keys *b, struct btree_iter *iter,
+static bool sort_sets(struct btree_keys *b, struct btree_iter *iter,
 		      unsigned int start, unsigned int order, bool fixup,
 		      struct bset_sort_state *state)
 {
 	struct bset *out, *first = b->set->data;
-	bool from_pool = false;
+	bool from_pool = false, fits;
+	size_t room;
 	u64 started;
 
 	out = (void *)__get_free_pages(__GFP_NOWARN | GFP_NOWAIT, order);
 	if (!out) {
 		if (WARN_ON_ONCE(order > state->page_order))
-			return;
+			return false;
 		out = page_address(mempool_alloc(&state->pool, GFP_NOIO));
 		order = state->page_order;
 		from_pool = true;
 	}
 
+	room = min(set_room(PAGE_SIZE << order),
+		   set_room(btree_keys_bytes(b) -
+			    bset_byte_offset(b, b->set[start].data)));
+
 	started = local_clock();
-	merge_into(b, out, iter, fixup, false);
+	fits = merge_into(b, out, room, iter, fixup, false);
 	b->nsets = start;
 
 	if (!start && order == b->page_order) {
@@ -1204,17 +1229,19 @@ static void sort_sets(struct btree_keys *b, struct btree_iter *iter,
 
 	if (!start)
 		bch_time_stats_update(&state->time, started);
+	return fits;
 }
 
 /*
  * A node just read: @iter holds all its sets, which may overlap (older
  * writes are never rewritten), so the merge also resolves overlaps.
+ * False if the result does not fit the node (a crafted node only).
  */
-void bch_btree_sort_and_fix_extents(struct btree_keys *b,
+bool bch_btree_sort_and_fix_extents(struct btree_keys *b,
 				    struct btree_iter *iter,
 				    struct bset_sort_state *state)
 {
-	sort_sets(b, iter, 0, b->page_order, true, state);
+	return sort_sets(b, iter, 0, b->page_order, true, state);
 }
 
 void bch_btree_sort_partial(struct btree_keys *b, unsigned int start,
@@ -1259,7 +1286,9 @@ void bch_btree_sort_into(struct btree_keys *b, struct btree_keys *new,
 
 	started = local_clock();
 	all = bch_btree_iter_stack_begin(b, &iter);
-	merge_into(b, new->set->data, all, false, true);
+	/* Without the fixup the keys only shrink: they fit. */
+	merge_into(b, new->set->data, set_room(btree_keys_bytes(new)), all,
+		   false, true);
 	bch_time_stats_update(&state->time, started);
 }
 

@@ -452,7 +452,7 @@ static inline void bch_btree_sort(struct btree_keys *b,
 
 /* After writing the open set: freeze it, merging sets if worthwhile. */
 void bch_btree_sort_lazy(struct btree_keys *b, struct bset_sort_state *state);
-void bch_btree_sort_and_fix_extents(struct btree_keys *b,
+bool bch_btree_sort_and_fix_extents(struct btree_keys *b,
 				    struct btree_iter *iter,
 				    struct bset_sort_state *state);
 void bch_btree_sort_into(struct btree_keys *b, struct btree_keys *new,

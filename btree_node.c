@@ -369,7 +369,12 @@ void bch_btree_node_read_done(struct btree *b)
 	push_node_sets(b, iter, v.written);
 
 	/* Merges the sets, dropping invalid keys and resolving overlaps. */
-	bch_btree_sort_and_fix_extents(&b->keys, iter, &c->sort);
+	if (!bch_btree_sort_and_fix_extents(&b->keys, iter, &c->sort)) {
+		mempool_free(iter, &c->fill_iter);
+		node_read_failed(b, btree_bset_first(b),
+				 "keys sort to more than the node holds");
+		return;
+	}
 	mempool_free(iter, &c->fill_iter);
 
 	if (b->keys.set[0].size &&

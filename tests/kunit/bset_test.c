@@ -755,6 +755,49 @@ static void bset_test_sort_fix_extents(struct kunit *test)
 	}
 }
 
+/*
+ * A crafted node: one old extent, then a set of small newer ones, each
+ * inside it. Resolving the overlaps cuts the old one into a piece per
+ * gap, so the sorted keys need about twice the words read. The sort
+ * stops where the node ends and says so, rather than writing past it.
+ */
+static void bset_test_sort_fix_overflow(struct kunit *test)
+{
+	const unsigned int small = 120;
+	struct tnode *n = tnode_new(test, 0, &bch_extent_keys_ops);
+	struct btree_iter *iter = kunit_kzalloc(test, bch_btree_iter_bytes(4),
+						GFP_KERNEL);
+	struct bset *old = n->b.set->data, *new;
+	size_t room = (btree_keys_bytes(&n->b) - sizeof(struct bset)) / 8;
+	struct bkey *k;
+	unsigned int j;
+
+	KUNIT_ASSERT_NOT_NULL(test, iter);
+	bch_btree_iter_init(iter, &n->b, 4);
+
+	k = bset_start(old);
+	mk_extent(k, TEST_INODE, 0, 8 * small, 1);
+	k = bkey_next(k);
+	bset_set_u64s(old, (__le64 *)k - old->d);
+	bch_btree_iter_push(iter, bset_start(old), k);
+
+	new = (void *)old + roundup(set_bytes(old), TEST_BLOCK_BYTES);
+	k = bset_start(new);
+	for (j = 0; j < small; j++) {
+		mk_extent(k, TEST_INODE, 8 * j + 2, 1, 2 + j);
+		k = bkey_next(k);
+	}
+	bset_set_u64s(new, (__le64 *)k - new->d);
+	KUNIT_ASSERT_LE(test, bset_byte_offset(&n->b, new) + set_bytes(new),
+			btree_keys_bytes(&n->b));
+	bch_btree_iter_push(iter, bset_start(new), k);
+
+	n->b.nsets = 0;
+	KUNIT_EXPECT_FALSE(test, bch_btree_sort_and_fix_extents(&n->b, iter,
+								&n->sort));
+	KUNIT_EXPECT_LE(test, (size_t)bset_u64s(n->b.set->data), room);
+}
+
 /* Lazy sorting keeps at most MAX_BSETS sets and merges small ones. */
 static void bset_test_sort_lazy(struct kunit *test)
 {
@@ -1257,6 +1300,7 @@ static struct kunit_case bset_test_cases[] = {
 	KUNIT_CASE(bset_test_iter_filter),
 	KUNIT_CASE(bset_test_iter_heap),
 	KUNIT_CASE(bset_test_sort_fix_extents),
+	KUNIT_CASE(bset_test_sort_fix_overflow),
 	KUNIT_CASE(bset_test_sort_lazy),
 	KUNIT_CASE(bset_test_sort_into_drops_bad),
 	KUNIT_CASE(bset_test_vector_decode),
