@@ -1039,16 +1039,28 @@ static void gc_mark_metadata_bucket(struct cache *ca, u64 nr)
 	SET_GC_MARK(ca->buckets + nr, GC_MARK_METADATA);
 }
 
-/* Metadata the btree does not point at: uuids, prios and gens, journal. */
+static void gc_mark_metadata_key(struct cache_set *c, struct bkey *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < KEY_PTRS(k); i++)
+		if (gc_ptr_usable(c, k, i))
+			SET_GC_MARK(PTR_BUCKET(c, k, i), GC_MARK_METADATA);
+}
+
+/*
+ * Metadata the btree does not point at: uuids, prios and gens, journal.
+ * The uuid table's old home too, while the jset naming its new one is in
+ * flight: the journal on disk still points there (the kernel's driver
+ * let gc hand it out in that window).
+ */
 static void gc_mark_unindexed_metadata(struct cache_set *c)
 {
 	struct cache *ca = c->cache;
 	unsigned int i, nr_prio = prio_buckets(ca);
 
-	for (i = 0; i < KEY_PTRS(&c->uuid_bucket); i++)
-		if (gc_ptr_usable(c, &c->uuid_bucket, i))
-			SET_GC_MARK(PTR_BUCKET(c, &c->uuid_bucket, i),
-				    GC_MARK_METADATA);
+	gc_mark_metadata_key(c, &c->uuid_bucket);
+	gc_mark_metadata_key(c, &c->uuid_old);
 
 	for (i = 0; i < min_t(unsigned int, ca->sb.keys, SB_JOURNAL_BUCKETS); i++)
 		gc_mark_metadata_bucket(ca, ca->sb.d[i]);
@@ -1080,7 +1092,8 @@ static void bch_btree_gc_finish(struct cache_set *c)
 
 	/*
 	 * Upstream also marks the buckets of keys queued for writeback
-	 * dirty here; there is no writeback yet, so there are none.
+	 * dirty here: they are dirty keys of the btree, which the walk
+	 * marked already.
 	 */
 	gc_mark_unindexed_metadata(c);
 

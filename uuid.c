@@ -200,8 +200,11 @@ int bch_uuid_table_relocate(struct cache_set *c, struct bkey *old)
 	atomic_long_add(ca->sb.bucket_size, &ca->meta_sectors_written);
 
 	if (!ret) {
+		/* gc reads both homes under bucket_lock. */
+		mutex_lock(&c->bucket_lock);
 		bkey_copy(old, &c->uuid_bucket);
 		bkey_copy(&c->uuid_bucket, &fresh.key);
+		mutex_unlock(&c->bucket_lock);
 	}
 	/* On failure gc finds the bucket unreferenced and reclaims it. */
 	bch_bucket_pin_put(c, &fresh.key);
@@ -220,6 +223,8 @@ static void uuid_bucket_release(struct cache_set *c, struct bkey *old)
 	mutex_lock(&c->bucket_lock);
 	if (!ptr_stale(c, old, 0))
 		bch_bucket_free(c, old);
+	/* No longer a home gc must keep. */
+	bkey_init(old);
 	mutex_unlock(&c->bucket_lock);
 }
 
@@ -254,7 +259,9 @@ int bch_uuid_write(struct cache_set *c)
 	int ret;
 
 	down(&c->uuid_write_mutex);
+	mutex_lock(&c->bucket_lock);
 	bkey_init(&c->uuid_old);
+	mutex_unlock(&c->bucket_lock);
 	ret = bch_uuid_table_relocate(c, &c->uuid_old);
 	if (ret) {
 		up(&c->uuid_write_mutex);
