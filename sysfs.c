@@ -610,7 +610,11 @@ static ssize_t show_synchronous(struct kobject *kobj, const struct bch_attr *a,
 	return sysfs_emit(buf, "%u\n", CACHE_SYNC(&kobj_to_set(kobj)->cache->sb));
 }
 
-/* Persisted in the cache superblock. */
+/*
+ * Persisted in the cache superblock. Its flags word also holds discard
+ * and the replacement policy, each set by its own file: every change of
+ * it is made under bucket_lock, so two writers lose neither's.
+ */
 static ssize_t store_synchronous(struct kobject *kobj, const struct bch_attr *a,
 				 const char *buf, size_t size)
 {
@@ -621,7 +625,9 @@ static ssize_t store_synchronous(struct kobject *kobj, const struct bch_attr *a,
 	if (ret)
 		return ret;
 	if (!v != !CACHE_SYNC(&c->cache->sb)) {
+		mutex_lock(&c->bucket_lock);
 		SET_CACHE_SYNC(&c->cache->sb, !!v);
+		mutex_unlock(&c->bucket_lock);
 		bch_write_super(c);
 	}
 	return size;
@@ -1222,7 +1228,10 @@ static ssize_t store_discard(struct kobject *kobj, const struct bch_attr *a,
 	if (bdev_max_discard_sectors(ca->bdev))
 		ca->discard = v;
 	if (!v != !CACHE_DISCARD(&ca->sb)) {
+		/* As for synchronous: the flags word changes under bucket_lock. */
+		mutex_lock(&ca->set->bucket_lock);
 		SET_CACHE_DISCARD(&ca->sb, !!v);
+		mutex_unlock(&ca->set->bucket_lock);
 		bch_write_super(ca->set);
 	}
 	return size;
