@@ -76,9 +76,14 @@ u8 bch_inc_gen(struct cache *ca, struct bucket *b)
 	struct cache_set *c = ca->set;
 
 	b->gen++;
-	/* gc must run before any bucket's gap reaches the limit. */
+	/*
+	 * gc must run before any bucket's gap reaches the limit. Invalidation
+	 * bumps only a gen with room; freeing a btree node bumps regardless,
+	 * to make the node's pointer stale, which takes a bucket at the limit
+	 * one past it (no more: it is not handed out again before gc).
+	 */
 	c->need_gc = max(c->need_gc, bucket_gc_gen(b));
-	WARN_ON_ONCE(c->need_gc > BUCKET_GC_GEN_MAX);
+	WARN_ON_ONCE(c->need_gc > BUCKET_GC_GEN_MAX + 1);
 	return b->gen;
 }
 
