@@ -1078,7 +1078,8 @@ static unsigned int flush_pick(struct cache_set *c, atomic_t *oldest,
 	}
 
 	root = READ_ONCE(c->root);
-	if (root && n < JOURNAL_FLUSH_NR && !btree_node_journal_flush(root) &&
+	if (!IS_ERR_OR_NULL(root) && n < JOURNAL_FLUSH_NR &&
+	    !btree_node_journal_flush(root) &&
 	    flush_select(root, oldest))
 		picked[n++] = root;
 	mutex_unlock(&c->bucket_lock);

@@ -1308,13 +1308,15 @@ static struct journal_write *journal_wait_for_room(struct cache_set *c,
 
 	closure_init_stack(&waiter);
 	spin_lock(&j->lock);
-	j->reserve_wanted += reserve;
+	if (reserve)
+		j->reserve_wanted++;
 
 	for (;;) {
 		struct journal_write *w = j->cur;
 
 		if (journal_has_room(c, w, nkeys)) {
-			j->reserve_wanted -= reserve;
+			if (reserve)
+				j->reserve_wanted--;
 			return w;
 		}
 
