@@ -746,11 +746,13 @@ static void cached_dev_detach_finish(struct work_struct *work)
 
 	/*
 	 * A set that failed (I/O disabled) is let go of in memory only, as
-	 * upstream does: the backing superblock keeps naming it, so the
-	 * device waits for that set again when registered next time. So is
-	 * one that still holds dirty data of ours (the device was stopped
-	 * before writeback was done), where upstream forgets the device in
-	 * the uuid table and strands the data.
+	 * upstream does: the backing superblock keeps naming it. A dirty
+	 * device then waits for that set when registered next time; a clean
+	 * one, marked stale above, runs at once and the set drops its old
+	 * copy when it attaches. So is a set that still holds dirty data of
+	 * ours let go of (the device was stopped before writeback was done),
+	 * where upstream forgets the device in the uuid table and strands
+	 * the data.
 	 */
 	mutex_lock(&bch_register_lock);
 	if (dirty && !set_failed)

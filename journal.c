@@ -1410,14 +1410,21 @@ atomic_t *bch_journal(struct cache_set *c, struct keylist *keys,
 			   false);
 }
 
-/* A commit point: the header alone records root, uuids and prios. */
-void bch_journal_meta(struct cache_set *c, struct closure *cl)
+/* A jset of no keys; @reserve: it may use the bucket kept for flushes. */
+static void journal_commit_point(struct cache_set *c, struct closure *cl,
+				 bool reserve)
 {
-	atomic_t *pin = journal_add(c, NULL, 0, cl, false);
+	atomic_t *pin = journal_add(c, NULL, 0, cl, reserve);
 
 	/* Nothing of the caller's lives in this jset: no pin to hold. */
 	if (pin)
 		atomic_dec(pin);
+}
+
+/* A commit point: the header alone records root, uuids and prios. */
+void bch_journal_meta(struct cache_set *c, struct closure *cl)
+{
+	journal_commit_point(c, cl, false);
 }
 
 /*
@@ -1429,10 +1436,7 @@ void bch_journal_meta(struct cache_set *c, struct closure *cl)
  */
 void bch_journal_root(struct cache_set *c, struct closure *cl)
 {
-	atomic_t *pin = journal_add(c, NULL, 0, cl, true);
-
-	if (pin)
-		atomic_dec(pin);
+	journal_commit_point(c, cl, true);
 }
 
 /* ---------------------------------------------------------------------
