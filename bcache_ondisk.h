@@ -23,6 +23,7 @@
 #include <linux/build_bug.h>
 #include <linux/stddef.h>
 #include <linux/crc64.h>
+#include <linux/string.h>
 #include <asm/byteorder.h>
 
 /*
@@ -267,10 +268,19 @@ static inline struct bkey *bkey_next(const struct bkey *k)
 	return bkey_idx(k, bkey_u64s(k));
 }
 
-/* Keys are always stored in slots of BKEY_PAD words, so this never overruns. */
+/*
+ * Copy a whole key (header and pointers) to a place that does not overlap
+ * it. A destination is a BKEY_PADDED slot or a key array, both of which
+ * hold any valid key; but a slot's declared type is struct bkey, whose
+ * pointers are a flexible array, so FORTIFY_SOURCE (on in distribution
+ * kernels) would take every key with pointers for a field-spanning write.
+ * Whole words, expanded inline: this is on every insert and every key of
+ * a sort.
+ */
 static inline void bkey_copy(struct bkey *dst, const struct bkey *src)
 {
-	memmove(dst, src, bkey_bytes(src));
+	unsafe_memcpy(dst, src, bkey_bytes(src),
+		      /* a key's slot holds BKEY_PAD words */);
 }
 
 /* Copy only the position (inode, offset) of @src into @dst. */

@@ -178,18 +178,6 @@ bool bch_cut_back(const struct bkey *where, struct bkey *k)
 	return __bch_cut_back(where, k);
 }
 
-/*
- * bkey_copy() for a destination that cannot overlap the source. Whole
- * words through memcpy(), which the compiler expands inline, where
- * bkey_copy()'s memmove() is a call per key (and byte-wise where the CPU
- * prefers "rep movsb"): this is on every insert and every key of a sort.
- */
-static __always_inline void bkey_copy_disjoint(struct bkey *dst,
-					       const struct bkey *src)
-{
-	memcpy(dst, src, bkey_u64s(src) * sizeof(u64));
-}
-
 /* Index memory */
 
 static size_t node_cachelines(const struct btree_keys *b)
@@ -721,7 +709,7 @@ bool bch_bset_insert(struct btree_keys *b, struct bkey *where,
 
 	memmove(bkey_idx(where, u64s), where, end - (void *)where);
 	bset_set_u64s(i, bset_u64s(i) + u64s);
-	bkey_copy_disjoint(where, insert);
+	bkey_copy(where, insert);
 	table_after_insert(b, t, where);
 	return true;
 }
@@ -1159,7 +1147,7 @@ static bool merge_into(struct btree_keys *b, struct bset *out, size_t room,
 			break;
 		}
 		last = last ? bkey_next(last) : bset_start(out);
-		bkey_copy_disjoint(last, k);
+		bkey_copy(last, k);
 		used += bkey_u64s(k);
 	}
 
