@@ -46,7 +46,8 @@ static unsigned long window_value(const struct bch_stat_window_data *w,
 	return w->sum[s] >> STAT_SHIFT;
 }
 
-/* What stats_<window>/<counter> shows, for the tests. */
+#if IS_ENABLED(CONFIG_KUNIT)
+/* What stats_<window>/<counter> shows, for the tests (and only them). */
 VISIBLE_IF_KUNIT unsigned long bch_stat_value(const struct bch_accounting *acc,
 					      enum bch_stat_window w,
 					      enum bch_stat s)
@@ -54,6 +55,7 @@ VISIBLE_IF_KUNIT unsigned long bch_stat_value(const struct bch_accounting *acc,
 	return window_value(&acc->window[w], s);
 }
 EXPORT_SYMBOL_IF_KUNIT(bch_stat_value);
+#endif
 
 /* sysfs: one file per counter, plus the hit ratio derived from two. */
 

@@ -1222,3 +1222,9 @@ module_exit(bcache_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("bcache: block devices cached on a faster one");
+/*
+ * The kernel's bcache.ko has no version. DKMS installs a module over the
+ * distribution's only when their versions differ, and /sys/module/bcache/
+ * version tells which driver runs. dkms.conf's PACKAGE_VERSION is the same.
+ */
+MODULE_VERSION("1.0");
