@@ -5,7 +5,8 @@
 
 PKGS=(linux-source-6.12 qemu-system-x86 busybox-static bcache-tools fio
       e2fsprogs sparse dmsetup util-linux cpio rsync bc bison flex libelf-dev
-      libssl-dev dwarves xz-utils make gcc libc6-dev python3 perl kmod)
+      libssl-dev dwarves xz-utils make gcc libc6-dev python3 perl kmod
+      mmdebstrap)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -119,6 +119,18 @@ if [ $# -gt 0 ]; then
 	done
 fi
 
+# The Debian scenario (scripts/debian-vm.sh: Debian's own kernel, DKMS,
+# udev and fstab across reboots) boots its own image rather than the test
+# kernel: it is one more unit, "debian", run after the scenarios of the
+# VM it falls to. It runs in a full run, or when named.
+if [ $# -eq 0 ] || [[ " $* " == *" debian "* ]]; then
+	kept=()
+	for u in "${units[@]}"; do
+		[ "$u" = debian ] || kept+=("$u")
+	done
+	units=("${kept[@]}" debian)
+fi
+
 # Share the units out over the VMs, longest first, each to the VM with
 # the least work so far, by the durations the previous run measured
 # (a minute for one never measured).
@@ -172,14 +184,31 @@ if [ -f "$mod/bcache.ko" ]; then
 	vm_t0=$(date +%s)
 	for ((g = 0; g < nvms; g++)); do
 		# shellcheck disable=SC2206 # a list of scenario names
-		these=(${group[$g]} "${lasts[@]}")
-		log "VM $((g + 1)): ${these[*]}"
+		these=() then_debian=
+		for n in ${group[$g]}; do
+			if [ "$n" = debian ]; then
+				then_debian=1
+			else
+				these+=("$n")
+			fi
+		done
+		these+=("${lasts[@]}")
+		log "VM $((g + 1)): ${these[*]}${then_debian:+, then debian}"
 		# Guests side by side share the CPUs: a scenario's time limit
 		# (vm.sh's default 600 s) grows with their number.
-		"$REPO/scripts/vm.sh" -c "${TEST_VM_CPUS:-2}" -t $((600 * nvms)) \
-			-k "$mod/bcache.ko" "${vm_extras[@]}" \
-			-l "$BCACHE_CACHE/console-test-$(basename "$REPO")-$((g + 1)).log" "${these[@]}" \
-			> "$vmdir/vm$g.out" 2>&1 &
+		{
+			rc=0
+			if [ ${#these[@]} -gt 0 ]; then
+				"$REPO/scripts/vm.sh" -c "${TEST_VM_CPUS:-2}" -t $((600 * nvms)) \
+					-k "$mod/bcache.ko" "${vm_extras[@]}" \
+					-l "$BCACHE_CACHE/console-test-$(basename "$REPO")-$((g + 1)).log" "${these[@]}" || rc=$?
+			fi
+			if [ -n "$then_debian" ]; then
+				"$REPO/scripts/debian-vm.sh" -t $((300 * nvms)) \
+					-l "$BCACHE_CACHE/console-test-$(basename "$REPO")-debian.log" || rc=$?
+			fi
+			exit $rc
+		} > "$vmdir/vm$g.out" 2>&1 &
 		vm_pids+=($!)
 	done
 fi
