@@ -219,6 +219,7 @@ static CLOSURE_CALLBACK(data_insert_keys)
 			return;
 		}
 		insert_keys_drop_pointers(op);
+		op->invalidated = true;
 	}
 
 	if (!op->replace)
@@ -256,6 +257,7 @@ static CLOSURE_CALLBACK(data_insert_keys)
 static void data_insert_switch_to_invalidate(struct data_insert_op *op)
 {
 	op->bypass = true;
+	op->invalidated = true;
 	if (!op->bio)
 		return;
 
@@ -783,6 +785,7 @@ static struct search *search_alloc(struct bio *bio, struct cached_dev *dc,
 	s->iop.csum = false;
 	s->iop.insert_data_done = false;
 	s->iop.replace_collision = false;
+	s->iop.invalidated = false;
 	s->iop.cache_write_failed = false;
 	s->iop.bio = NULL;
 	s->iop.inode = dc->disk.id;
@@ -1223,6 +1226,24 @@ static void cached_dev_write_bypass(struct cached_dev *dc, struct search *s)
 	continue_at(cl, cached_dev_bypass_written, bcache_wq);
 }
 
+/*
+ * Both halves of a write-through are done. If the cache copy failed (no
+ * free space, or the cache write failed), its insert invalidated the range
+ * instead, perhaps while the backing write was still in flight: the window
+ * cached_dev_bypass_written() closes for a bypassed write, closed the same
+ * way.
+ */
+static CLOSURE_CALLBACK(cached_dev_write_through_done)
+{
+	closure_type(s, struct search, cl);
+
+	/* On bcache_wq: making keys may allocate, not in bio completion. */
+	if (s->iop.invalidated)
+		continue_at(cl, cached_dev_bypass_written, bcache_wq);
+	else
+		search_free(ws);
+}
+
 /* To the backing device and, concurrently, into the cache. */
 static void cached_dev_write_through(struct cached_dev *dc, struct search *s)
 {
@@ -1238,7 +1259,7 @@ static void cached_dev_write_through(struct cached_dev *dc, struct search *s)
 	closure_bio_submit(s->iop.c, bio, cl);
 
 	closure_call(&s->iop.cl, bch_data_insert, NULL, cl);
-	continue_at(cl, search_free, NULL);
+	continue_at(cl, cached_dev_write_through_done, NULL);
 }
 
 static void backing_flush_endio(struct bio *bio)

@@ -37,6 +37,8 @@ struct data_insert_op {
 	/* How it went */
 	unsigned int		insert_data_done:1;
 	unsigned int		replace_collision:1;
+	/* Some of the range was invalidated rather than cached. */
+	unsigned int		invalidated:1;
 	/* Set by cache write completions, so not a bitfield. */
 	bool			cache_write_failed;
 

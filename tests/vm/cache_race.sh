@@ -7,8 +7,10 @@
 # that the window is wide and every round hits it: the checks made inside
 # it take seconds of guest time under TCG when the host is busy (and the
 # guest's clock runs fast there).
-# The kernel's bcache (6.12.117) caches the old data: under ref the checks
-# "... reads the new data" fail by design. Runs against $BCMOD.
+# The last round does the same for a writethrough write whose copy to the
+# cache fails. The kernel's bcache (6.12.117) caches the old data: under
+# ref the checks "... reads the new data" fail by design. Runs against
+# $BCMOD.
 C=/dev/vdb
 RAW=/dev/vda
 SLOW=/dev/mapper/bc_slow
@@ -19,10 +21,10 @@ check "dm-delay over vda (writes 10 s late)" dm_create bc_slow \
 	"0 $SECTORS delay $RAW 0 0 $RAW 0 10000"
 DM=$(dm_kname bc_slow)
 check "make-bcache -C vdb -B dm-delay" make-bcache -C $C -B $SLOW
-# The old data goes straight to vda (at bcache0's MiB 8, 16 and 24), so
+# The old data goes straight to vda (at bcache0's MiB 8, 16, 24 and 56), so
 # that the cache has never seen it.
 ROUNDS="8 16 24"
-for m in $ROUNDS; do
+for m in $ROUNDS 56; do
 	pattern_mib "old$m" 1 > /tmp/old$m
 	put_at /tmp/old$m $RAW $((m * 2048 + 16))
 done
@@ -104,6 +106,40 @@ echo "### fresh range: racing read $( [ "$RACED" = "$OLD" ] && echo old || echo 
 for n in 1 2 3; do
 	drop_caches
 	check_eq "fresh range: read $n after the write reads the new data" \
+		"$NEW" "$(mib_sum /dev/$BC $m 1)"
+done
+
+# Writethrough, where the cache copy fails: fail_make_request fails the
+# next write to the cache device (the data's; the set is idle), so the
+# write's insert invalidates the range instead, while the backing write is
+# held. A read that misses meanwhile reads the old data (put on vda at
+# the start) and caches it: the write must drop that copy once it has
+# landed, as a bypassed write does. The kernel's bcache leaves it cached.
+FI=/sys/kernel/debug/fail_make_request
+m=56
+OLD=$(md5sum < /tmp/old$m | cut -d' ' -f1)
+check "failed cache write: writethrough mode" \
+	sh -c "echo writethrough > /sys/block/$BC/bcache/cache_mode"
+echo 0 > /sys/block/$BC/bcache/sequential_cutoff
+echo 0 > $FI/verbose
+echo 100 > $FI/probability
+echo 1 > $FI/times
+echo 1 > /sys/block/vdb/make-it-fail
+fio --name=race --filename=/dev/$BC --rw=write --bs=1M --size=1M \
+	--offset=${m}M --direct=1 --ioengine=psync \
+	--buffer_pattern=0x5a5a0099 > /tmp/fio.$m 2>&1 &
+wpid=$!
+check "failed cache write: the write is held by dm-delay" retry 10 writes_inflight
+check_eq "failed cache write: the cache device failed one write" 0 "$(cat $FI/times)"
+echo 0 > /sys/block/vdb/make-it-fail
+drop_caches
+RACED=$(mib_sum /dev/$BC $m 1)
+check "failed cache write: fio's write completes" wait $wpid
+NEW=$(sect_sum $RAW $((m * 2048 + 16)) 2048)
+echo "### failed cache write: racing read $( [ "$RACED" = "$OLD" ] && echo old || echo new)"
+for n in 1 2 3; do
+	drop_caches
+	check_eq "failed cache write: read $n after the write reads the new data" \
 		"$NEW" "$(mib_sum /dev/$BC $m 1)"
 done
 
