@@ -130,8 +130,8 @@ check_eq "ours: the first 256 KiB of the backing disk agree" \
 	"$(sect_sum /dev/$BC 0 512)" "$(sect_sum $B 16 512)"
 
 # --- ours writes, the reference reads ---
-check "ours: 16 MiB of random writes, verified" \
-	fio_region o1 256M 16M 22 --do_verify=1
+check "ours: 8 MiB of random writes, verified" \
+	fio_region o1 256M 8M 22 --do_verify=1
 dd if=/tmp/po of=/dev/$BC bs=1M seek=320 conv=fsync 2>/dev/null
 drop_caches
 check_eq "ours: its pattern reads back" "$SUM_O" "$(mib_sum /dev/$BC 320 4)"
@@ -139,7 +139,7 @@ down ours
 
 up ref
 drop_caches
-check "ref: ours' fio region verifies" fio_region o1 256M 16M 22 --verify_only
+check "ref: ours' fio region verifies" fio_region o1 256M 8M 22 --verify_only
 check "ref: its own fio region still verifies" fio_region r1 0 32M 11 --verify_only
 check_eq "ref: ours' pattern reads back" "$SUM_O" "$(mib_sum /dev/$BC 320 4)"
 check_eq "ref: its own pattern reads back" "$SUM_R" "$(mib_sum /dev/$BC 300 4)"

@@ -24,7 +24,7 @@ check_eq "discard from make-bcache is on" 1 "$(cat "$(cs_dir)/cache0/discard")"
 # Discards the cache's disk completed (field 12 of the stat file).
 discards() { awk '{ print $12 }' /sys/block/vdb/stat; }
 
-# burst N: 8 MiB of random writes at 16*N MiB, verified as they go; the
+# burst N: 6 MiB of random writes at 16*N MiB, verified as they go; the
 # seed follows N, so a later --verify_only run re-reads exactly them.
 burst() {
 	local n=$1
@@ -32,7 +32,7 @@ burst() {
 	fio --name="burst$n" --filename=/dev/$BC --direct=1 --ioengine=libaio \
 		--iodepth=16 --bsrange=4k-64k --blockalign=4k \
 		--verify=crc32c --verify_fatal=1 --randseed=$((5000 + n)) \
-		--offset=$((16 * n))M --size=8M --rw=randwrite "$@"
+		--offset=$((16 * n))M --size=6M --rw=randwrite "$@"
 }
 
 restart_clean() {
@@ -46,7 +46,7 @@ replayed_nothing() {
 d0=$(discards)
 rounds=2
 for n in $(seq 1 $rounds); do
-	check "burst $n: 8 MiB of random writes verify" \
+	check "burst $n: 6 MiB of random writes verify" \
 		burst "$n" --do_verify=1 --verify_backlog=128
 	check "restart $n: stop the set" cs_stop
 	[ -e /sys/block/$BC ] && bc_stop $BC
