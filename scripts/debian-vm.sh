@@ -23,6 +23,7 @@
 # Prints CHECK lines, "TIME debian-boot N SECS" per boot and "TIME
 # scenario debian SECS" for the whole.
 . "$(dirname "$0")/lib.sh"
+. "$REPO/scripts/debian-lib.sh"
 
 logf= per_boot=600
 while getopts l:t: opt; do
@@ -41,99 +42,22 @@ trap 'rm -rf --one-file-system "$work"' EXIT
 logf=${logf:-$work/console.log}
 : > "$logf"
 
-mkdir -p "$work/scenario" "$work/root"
+mkdir -p "$work/scenario"
 cp "$REPO/tests/debian/boot.sh" "$work/scenario/step.sh"
-truncate -s 64M "$work/scenario.img"
-mke2fs -q -t ext4 -L bcscenario -d "$work/scenario" "$work/scenario.img"
+scenario_disk "$work/scenario" "$work/scenario.img"
 cp --sparse=always "$img/root.img" "$work/root.img"
 truncate -s 1G "$work/backing.img"
 truncate -s 512M "$work/cache.img"
-
-# in_guest_root SCRIPT: run bash SCRIPT with the guest's root file system
-# mounted at $R (and /proc, /dev in it), in a mount namespace of its own.
-in_guest_root() {
-	unshare -m bash -c '
-		set -e
-		R=$1
-		mount -o loop "$2" "$R"
-		mount -t proc proc "$R/proc"
-		mount --bind /dev "$R/dev"
-		eval "$3"' - "$work/root" "$work/root.img" "$1"
-}
-dkms_install() {
-	local out=$work/dkms-install.out
-	if in_guest_root '
-		"$REPO/scripts/dkms-source.sh" "$R" > /dev/null
-		chroot "$R" dkms add bcache/1.0
-		chroot "$R" dkms build bcache/1.0 -k "$kver"
-		cp "$R/var/lib/dkms/bcache/1.0/$kver/x86_64/log/make.log" "$work/make.log"
-		chroot "$R" dkms install bcache/1.0 -k "$kver"
-		chroot "$R" update-initramfs -u -k "$kver"
-		chroot "$R" modinfo -k "$kver" -F filename bcache > "$work/modinfo"
-		chroot "$R" lsinitramfs "/boot/initrd.img-$kver" > "$work/lsinitramfs"' \
-			> "$out" 2>&1; then
-		check_ok "debian: dkms add, build and install ours for $kver; update-initramfs"
-	else
-		check_fail "debian: dkms add, build and install ours for $kver; update-initramfs"
-		tail -n 20 "$out" | sed 's/^/    | /'
-	fi
-	if [ -f "$work/make.log" ] && ! grep -qE 'warning:|error:' "$work/make.log"; then
-		check_ok "debian: DKMS's build log has no warning"
-	else
-		check_fail "debian: DKMS's build log has no warning"
-		grep -E 'warning:|error:' "$work/make.log" | head -n 10 | sed 's/^/    | /'
-	fi
-	if grep -q '/updates/dkms/bcache.ko' "$work/modinfo" &&
-	   grep -q 'updates/dkms/bcache.ko' "$work/lsinitramfs"; then
-		check_ok "debian: modprobe and the initramfs have ours (updates/dkms)"
-	else
-		check_fail "debian: modprobe and the initramfs have ours (updates/dkms)"
-	fi
-}
-dkms_remove() {
-	local out=$work/dkms-remove.out
-	if in_guest_root '
-		chroot "$R" dkms remove bcache/1.0 --all
-		chroot "$R" update-initramfs -u -k "$kver"
-		chroot "$R" modinfo -k "$kver" -F filename bcache > "$work/modinfo"
-		chroot "$R" lsinitramfs "/boot/initrd.img-$kver" > "$work/lsinitramfs"' \
-			> "$out" 2>&1; then
-		check_ok "debian: dkms remove; update-initramfs"
-	else
-		check_fail "debian: dkms remove; update-initramfs"
-		tail -n 20 "$out" | sed 's/^/    | /'
-	fi
-	if grep -q '/kernel/drivers/md/bcache/bcache.ko' "$work/modinfo" &&
-	   grep -q '/kernel/drivers/md/bcache/bcache.ko' "$work/lsinitramfs" &&
-	   ! grep -q 'updates/dkms/bcache' "$work/lsinitramfs"; then
-		check_ok "debian: modprobe and the initramfs have the distribution's driver again"
-	else
-		check_fail "debian: modprobe and the initramfs have the distribution's driver again"
-	fi
-}
-export REPO kver work
 
 # Each boot appends its console to $logf; @@STEP lines say how it ended.
 boot_no=0 finished=
 while [ "$boot_no" -lt 8 ] && [ -z "$finished" ]; do
 	boot_no=$((boot_no + 1))
-	# The boot loader's part: the kernel and initramfs the guest has now.
-	for f in "vmlinuz-$kver" "initrd.img-$kver"; do
-		debugfs -R "dump /boot/$f $work/$f" "$work/root.img" > /dev/null 2>&1 ||
-			die "no /boot/$f in the guest"
-	done
 	out=$work/boot$boot_no.log
 	t0=$(date +%s)
 	rc=0
-	timeout "$per_boot" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
-		-smp 2 -m 2048 -nographic -no-reboot \
-		-kernel "$work/vmlinuz-$kver" -initrd "$work/initrd.img-$kver" \
-		-append "root=/dev/vda ro console=ttyS0 panic=-1 quiet" \
-		-drive "file=$work/root.img,if=virtio,format=raw,cache=unsafe" \
-		-drive "file=$work/backing.img,if=virtio,format=raw,cache=unsafe" \
-		-drive "file=$work/cache.img,if=virtio,format=raw,cache=unsafe" \
-		-drive "file=$work/scenario.img,if=virtio,format=raw,readonly=on" \
-		< /dev/null > "$out" 2>&1 || rc=$?
+	boot_guest "$out" "$per_boot" "$work/root.img" "$work/backing.img" \
+		"$work/cache.img" "$work/scenario.img" || rc=$?
 	echo "TIME debian-boot $boot_no $(( $(date +%s) - t0 ))"
 	tr -d '\r' < "$out" >> "$logf"
 	tr -d '\r' < "$out" | grep -a '^CHECK \|^    | ' || true
@@ -144,8 +68,8 @@ while [ "$boot_no" -lt 8 ] && [ -z "$finished" ]; do
 		break
 	fi
 	case $ended in
-	*" host dkms-install") dkms_install ;;
-	*" host dkms-remove") dkms_remove; finished=1 ;;
+	*" host dkms-install") dkms_install_ours debian ;;
+	*" host dkms-remove") dkms_remove_ours debian; finished=1 ;;
 	*poweroff) finished=1 ;;
 	esac
 done

@@ -88,7 +88,7 @@ running_driver() {
 data() {
 	local file=$1
 	shift
-	fio --name="$file" --filename="$MNT/$file" --size=16M --bs=4k \
+	fio --name="$file" --filename="$MNT/$file" --size=8M --bs=4k \
 		--rw=randwrite --randseed=7 --ioengine=psync --verify=crc32c \
 		--verify_fatal=1 --fsync_on_close=1 "$@"
 }
@@ -157,7 +157,7 @@ case $step in
 	echo "UUID=$fsuuid $MNT ext4 defaults,nofail,x-systemd.device-timeout=90s 0 2" >> /etc/fstab
 	systemctl daemon-reload
 	check "the fstab line mounts it" mount $MNT
-	check "16 MiB written through it" written one
+	check "8 MiB written through it" written one
 	check "no kernel splat" splat_free
 	next_step 2
 	sys_reboot 1
@@ -178,7 +178,7 @@ case $step in
 	common_checks
 	check "every byte written under the distribution's driver" verified one
 	echo 0 > $SYS/writeback_running
-	check "16 MiB more, written back later" written two
+	check "8 MiB more, written back later" written two
 	check_eq "they are dirty in the cache" dirty "$(cat $SYS/state)"
 	check "no kernel splat" splat_free
 	next_step 4
@@ -190,7 +190,7 @@ case $step in
 	check_eq "ours runs after the reboot" updates "$(running_driver)"
 	common_checks
 	check "every byte of both files" verified one two
-	check "16 MiB more, synced" written three
+	check "8 MiB more, synced" written three
 	check "no kernel splat" splat_free
 	next_step 5
 	out "@@STEP 4 powercut"
