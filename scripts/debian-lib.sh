@@ -18,12 +18,23 @@ in_guest_root() {
 		eval "$3"' - "$work/root" "$work/root.img" "$1"
 }
 
+# in_guest_root_check WHAT SCRIPT: in_guest_root SCRIPT as one check,
+# with the end of its output when it fails.
+in_guest_root_check() {
+	if in_guest_root "$2" > "$work/chroot.out" 2>&1; then
+		check_ok "$1"
+	else
+		check_fail "$1"
+		tail -n 20 "$work/chroot.out" | sed 's/^/    | /'
+	fi
+}
+
 # dkms_install_ours NAME: README.md's DKMS commands in the guest's root
 # file system, and a check each that they worked, that DKMS's build log
 # has no warning, and that modprobe and the initramfs now have ours.
 dkms_install_ours() {
-	local name=$1 out=$work/dkms-install.out
-	if in_guest_root '
+	local name=$1
+	in_guest_root_check "$name: dkms add, build and install ours for $kver; update-initramfs" '
 		"$REPO/scripts/dkms-source.sh" "$R" > /dev/null
 		chroot "$R" dkms add bcache/1.0
 		chroot "$R" dkms build bcache/1.0 -k "$kver"
@@ -31,13 +42,7 @@ dkms_install_ours() {
 		chroot "$R" dkms install bcache/1.0 -k "$kver"
 		chroot "$R" update-initramfs -u -k "$kver"
 		chroot "$R" modinfo -k "$kver" -F filename bcache > "$work/modinfo"
-		chroot "$R" lsinitramfs "/boot/initrd.img-$kver" > "$work/lsinitramfs"' \
-			> "$out" 2>&1; then
-		check_ok "$name: dkms add, build and install ours for $kver; update-initramfs"
-	else
-		check_fail "$name: dkms add, build and install ours for $kver; update-initramfs"
-		tail -n 20 "$out" | sed 's/^/    | /'
-	fi
+		chroot "$R" lsinitramfs "/boot/initrd.img-$kver" > "$work/lsinitramfs"'
 	if [ -f "$work/make.log" ] && ! grep -qE 'warning:|error:' "$work/make.log"; then
 		check_ok "$name: DKMS's build log has no warning"
 	else
@@ -55,18 +60,12 @@ dkms_install_ours() {
 # dkms_remove_ours NAME: dkms remove and update-initramfs, and a check
 # that modprobe and the initramfs have the distribution's driver again.
 dkms_remove_ours() {
-	local name=$1 out=$work/dkms-remove.out
-	if in_guest_root '
+	local name=$1
+	in_guest_root_check "$name: dkms remove; update-initramfs" '
 		chroot "$R" dkms remove bcache/1.0 --all
 		chroot "$R" update-initramfs -u -k "$kver"
 		chroot "$R" modinfo -k "$kver" -F filename bcache > "$work/modinfo"
-		chroot "$R" lsinitramfs "/boot/initrd.img-$kver" > "$work/lsinitramfs"' \
-			> "$out" 2>&1; then
-		check_ok "$name: dkms remove; update-initramfs"
-	else
-		check_fail "$name: dkms remove; update-initramfs"
-		tail -n 20 "$out" | sed 's/^/    | /'
-	fi
+		chroot "$R" lsinitramfs "/boot/initrd.img-$kver" > "$work/lsinitramfs"'
 	if grep -q '/kernel/drivers/md/bcache/bcache.ko' "$work/modinfo" &&
 	   grep -q '/kernel/drivers/md/bcache/bcache.ko' "$work/lsinitramfs" &&
 	   ! grep -q 'updates/dkms/bcache' "$work/lsinitramfs"; then

@@ -86,6 +86,31 @@ for m in $ROUNDS; do
 	done
 done
 
+# raced_write WHAT M PATTERN [HOOK...]: overwrite MiB M of bcacheN (OLD
+# its old data) with PATTERN, held by dm-delay; HOOK runs once the write
+# is held; a read of the range races the write, and after it three reads
+# must return the new data.
+raced_write() {
+	local round=$1 m=$2 pattern=$3 wpid n
+	shift 3
+	fio --name=race --filename=/dev/$BC --rw=write --bs=1M --size=1M \
+		--offset=${m}M --direct=1 --ioengine=psync \
+		--buffer_pattern=$pattern > /tmp/fio.$m 2>&1 &
+	wpid=$!
+	check "$round: the write is held by dm-delay" retry 10 writes_inflight
+	[ $# -eq 0 ] || "$@"
+	drop_caches
+	RACED=$(mib_sum /dev/$BC $m 1)
+	check "$round: fio's write completes" wait $wpid
+	NEW=$(sect_sum $RAW $((m * 2048 + 16)) 2048)
+	echo "### $round: racing read $( [ "$RACED" = "$OLD" ] && echo old || echo new)"
+	for n in 1 2 3; do
+		drop_caches
+		check_eq "$round: read $n after the write reads the new data" \
+			"$NEW" "$(mib_sum /dev/$BC $m 1)"
+	done
+}
+
 # A range the cache never held: written in writearound (so not cached),
 # then overwritten while the first read of it races the second write.
 m=40
@@ -93,21 +118,7 @@ pattern_mib "old$m" 1 > /tmp/old$m
 OLD=$(md5sum < /tmp/old$m | cut -d' ' -f1)
 check "fresh range: old data written in writearound" \
 	dd if=/tmp/old$m of=/dev/$BC bs=1M seek=$m conv=fsync
-fio --name=race --filename=/dev/$BC --rw=write --bs=1M --size=1M \
-	--offset=${m}M --direct=1 --ioengine=psync \
-	--buffer_pattern=0x5a5a0077 > /tmp/fio.$m 2>&1 &
-wpid=$!
-check "fresh range: the write is held by dm-delay" retry 10 writes_inflight
-drop_caches
-RACED=$(mib_sum /dev/$BC $m 1)
-check "fresh range: fio's write completes" wait $wpid
-NEW=$(sect_sum $RAW $((m * 2048 + 16)) 2048)
-echo "### fresh range: racing read $( [ "$RACED" = "$OLD" ] && echo old || echo new)"
-for n in 1 2 3; do
-	drop_caches
-	check_eq "fresh range: read $n after the write reads the new data" \
-		"$NEW" "$(mib_sum /dev/$BC $m 1)"
-done
+raced_write "fresh range" $m 0x5a5a0077
 
 # Writethrough, where the cache copy fails: fail_make_request fails the
 # next write to the cache device (the data's; the set is idle), so the
@@ -116,6 +127,11 @@ done
 # the start) and caches it: the write must drop that copy once it has
 # landed, as a bypassed write does. The kernel's bcache leaves it cached.
 FI=/sys/kernel/debug/fail_make_request
+one_cache_write_failed() {
+	check_eq "failed cache write: the cache device failed one write" 0 \
+		"$(cat $FI/times)"
+	echo 0 > /sys/block/vdb/make-it-fail
+}
 m=56
 OLD=$(md5sum < /tmp/old$m | cut -d' ' -f1)
 check "failed cache write: writethrough mode" \
@@ -125,23 +141,7 @@ echo 0 > $FI/verbose
 echo 100 > $FI/probability
 echo 1 > $FI/times
 echo 1 > /sys/block/vdb/make-it-fail
-fio --name=race --filename=/dev/$BC --rw=write --bs=1M --size=1M \
-	--offset=${m}M --direct=1 --ioengine=psync \
-	--buffer_pattern=0x5a5a0099 > /tmp/fio.$m 2>&1 &
-wpid=$!
-check "failed cache write: the write is held by dm-delay" retry 10 writes_inflight
-check_eq "failed cache write: the cache device failed one write" 0 "$(cat $FI/times)"
-echo 0 > /sys/block/vdb/make-it-fail
-drop_caches
-RACED=$(mib_sum /dev/$BC $m 1)
-check "failed cache write: fio's write completes" wait $wpid
-NEW=$(sect_sum $RAW $((m * 2048 + 16)) 2048)
-echo "### failed cache write: racing read $( [ "$RACED" = "$OLD" ] && echo old || echo new)"
-for n in 1 2 3; do
-	drop_caches
-	check_eq "failed cache write: read $n after the write reads the new data" \
-		"$NEW" "$(mib_sum /dev/$BC $m 1)"
-done
+raced_write "failed cache write" $m 0x5a5a0099 one_cache_write_failed
 
 check "stop the set" cs_stop
 [ -e /sys/block/$BC ] && bc_stop $BC
