@@ -183,7 +183,6 @@ vm_pids=()
 if [ -f "$mod/bcache.ko" ]; then
 	vm_t0=$(date +%s)
 	for ((g = 0; g < nvms; g++)); do
-		# shellcheck disable=SC2206 # a list of scenario names
 		these=() then_debian=
 		for n in ${group[$g]}; do
 			if [ "$n" = debian ]; then
@@ -192,7 +191,9 @@ if [ -f "$mod/bcache.ko" ]; then
 				these+=("$n")
 			fi
 		done
-		these+=("${lasts[@]}")
+		# The "last" scenarios look back at what the others left: none
+		# for a VM that runs only the Debian unit.
+		[ ${#these[@]} -gt 0 ] && these+=("${lasts[@]}")
 		log "VM $((g + 1)): ${these[*]}${then_debian:+, then debian}"
 		# Guests side by side share the CPUs: a scenario's time limit
 		# (vm.sh's default 600 s) grows with their number.

@@ -144,7 +144,6 @@ case $step in
 		retry 30 grep -qx clean $SYS/state
 	echo srvdata > $SYS/label
 	uuid=$(bcache-super-show $B | sed -n 's/^dev.uuid[[:space:]]*//p')
-	echo "$uuid" > /var/lib/bcache-scenario/uuid
 	check "/dev/bcache/by-uuid/ has the link" \
 		retry 20 test -b "/dev/bcache/by-uuid/$uuid"
 	check "/dev/bcache/by-label/ has the link" \
