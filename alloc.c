@@ -495,9 +495,22 @@ static bool drain_free_inc(struct cache *ca)
 }
 
 /*
- * Invalidate buckets into free_inc and, on a synced cache, persist their
- * new gens. Without CACHE_SYNC nothing survives a crash anyway, so the
- * buckets go straight on.
+ * A new set's first prios are written by recovery.c, beside this thread:
+ * the two must not share ca->disk_buckets. Nothing of it needs a prio
+ * write until then.
+ */
+static bool set_being_laid_out(struct cache_set *c)
+{
+	return !CACHE_SYNC(&c->cache->sb) &&
+	       !test_bit(CACHE_SET_RUNNING, &c->flags);
+}
+
+/*
+ * Invalidate buckets into free_inc and persist their new gens before any
+ * is handed out. Also with `synchronous` off, when nothing would survive
+ * a crash: turning it on again makes the disk's gens authoritative at
+ * once, and a bucket reused under a gen the disk never saw would let an
+ * old pointer to it look valid.
  */
 static bool refill_free_inc(struct cache *ca)
 {
@@ -509,7 +522,7 @@ static bool refill_free_inc(struct cache *ca)
 		/* New btree pointers whose prios are not on disk yet. */
 		if (!allocator_sleep_until(ca, prios_unblocked, 0))
 			return false;
-		if (!CACHE_SYNC(&ca->sb))
+		if (set_being_laid_out(ca->set))
 			return true;
 	} while (!bch_ring_full(&ca->free_inc));
 

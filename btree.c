@@ -891,17 +891,22 @@ int bch_btree_map_keys(struct btree_op *op, struct cache_set *c,
 
 /* ---- Flushing ---- */
 
+/* A write already in flight counts: its keys are not on disk yet either. */
 static void node_flush(struct btree *b, struct closure *cl)
 {
 	mutex_lock(&b->write_lock);
 	if (btree_node_dirty(b))
 		__bch_btree_node_write(b, cl);
+	else
+		bch_btree_node_write_wait(b);
 	mutex_unlock(&b->write_lock);
 }
 
 /**
  * bch_btree_flush_all - write every dirty node of @c and wait
- * @c: a set being stopped: no more inserts come
+ * @c: a set being stopped, or one whose later inserts are all journaled
+ *
+ * Every key inserted before the call is on disk when it returns.
  */
 void bch_btree_flush_all(struct cache_set *c)
 {

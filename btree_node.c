@@ -689,6 +689,13 @@ static void node_write_if_dirty(struct btree *b, struct closure *parent)
 	mutex_unlock(&b->write_lock);
 }
 
+/* Wait for a write of @b already in flight, if there is one. */
+void bch_btree_node_write_wait(struct btree *b)
+{
+	down(&b->io_mutex);
+	up(&b->io_mutex);
+}
+
 /* A node just built (gc's rewrites): out it goes, dirty or not. */
 void bch_btree_node_write_sync(struct btree *b)
 {

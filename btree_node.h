@@ -17,6 +17,7 @@ void bch_btree_node_prefetch(struct btree *parent, struct bkey *k);
 void bch_cannibalize_unlock(struct cache_set *c);
 
 /* Node I/O; the _sync write takes b->write_lock and waits. */
+void bch_btree_node_write_wait(struct btree *b);
 void bch_btree_node_write_sync(struct btree *b);
 void bch_btree_node_read_done(struct btree *b);
 void bch_btree_node_write(struct btree *b, struct closure *parent);

@@ -414,17 +414,28 @@ static CLOSURE_CALLBACK(cache_sb_write_done)
 }
 
 /**
- * bch_write_super() - write the superblock of @c's cache device from ca->sb
+ * bch_write_super_hold() - keep every other write of @c's superblock back
  * @c:	a cache set with its cache device
  *
- * Bumps the sequence number. Does not wait for the write; sleeps until the
- * previous one is done.
+ * For a flag that must reach the disk only after the metadata it vouches
+ * for: the caller changes the flag in ca->sb, writes that metadata, then
+ * calls bch_write_super_held(). Sleeps until the previous write is done.
  */
-void bch_write_super(struct cache_set *c)
+void bch_write_super_hold(struct cache_set *c)
+{
+	down(&c->sb_write_mutex);
+}
+
+/**
+ * bch_write_super_held() - write the superblock, bch_write_super_hold() taken
+ * @c:	a cache set with its cache device
+ *
+ * Lets other writers go once the write has completed. Does not wait.
+ */
+void bch_write_super_held(struct cache_set *c)
 {
 	struct cache *ca = c->cache;
 
-	down(&c->sb_write_mutex);
 	closure_init(&c->sb_write, &c->cl);
 
 	ca->sb.seq++;
@@ -441,4 +452,17 @@ void bch_write_super(struct cache_set *c)
 	}
 
 	closure_return_with_destructor(&c->sb_write, cache_sb_write_done);
+}
+
+/**
+ * bch_write_super() - write the superblock of @c's cache device from ca->sb
+ * @c:	a cache set with its cache device
+ *
+ * Bumps the sequence number. Does not wait for the write; sleeps until the
+ * previous one is done.
+ */
+void bch_write_super(struct cache_set *c)
+{
+	bch_write_super_hold(c);
+	bch_write_super_held(c);
 }

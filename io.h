@@ -48,5 +48,7 @@ void bch_copy_bbio_release(struct bbio *b);
  */
 void bch_write_bdev_super(struct cached_dev *dc, struct closure *parent);
 void bch_write_super(struct cache_set *c);
+void bch_write_super_hold(struct cache_set *c);
+void bch_write_super_held(struct cache_set *c);
 
 #endif /* _BCACHE_IO_H */

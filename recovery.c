@@ -24,6 +24,7 @@
 #include "btree.h"
 #include "btree_node.h"
 #include "gc.h"
+#include "io.h"
 #include "journal.h"
 #include "recovery.h"
 #include "uuid.h"
@@ -326,4 +327,39 @@ const char *bch_cache_set_create(struct cache_set *c, struct closure *cl)
 	bch_journal_next(&c->journal);
 	bch_journal_meta(c, cl);
 	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Synchronous again
+ */
+
+/**
+ * bch_cache_set_sync_on() - turn `synchronous` on in a running set
+ * @c: the set, with synchronous off
+ *
+ * With CACHE_SYNC on disk the next registration trusts the journal and
+ * the btree there; while it was off, inserts went only to nodes in memory
+ * and no jset was written. So the flag may reach the disk only after the
+ * metadata describes the cache as it is: journaling resumes first (every
+ * later insert is journaled), then every node written before is on disk
+ * (the keys made while it was off), then a jset names the root, the uuids
+ * and the prios (the allocator kept writing gens all along), and only
+ * then does the superblock go out. No other superblock write may carry
+ * the flag out earlier: they wait.
+ */
+void bch_cache_set_sync_on(struct cache_set *c)
+{
+	struct closure cl;
+
+	bch_write_super_hold(c);
+	mutex_lock(&c->bucket_lock);
+	SET_CACHE_SYNC(&c->cache->sb, true);
+	mutex_unlock(&c->bucket_lock);
+
+	bch_btree_flush_all(c);
+	closure_init_stack(&cl);
+	bch_journal_meta(c, &cl);
+	closure_sync(&cl);
+
+	bch_write_super_held(c);
 }

@@ -14,5 +14,7 @@ const char *bch_cache_set_recover(struct cache_set *c,
 				  struct list_head *journal);
 /* The first metadata writes wait on @cl. */
 const char *bch_cache_set_create(struct cache_set *c, struct closure *cl);
+/* `synchronous` 0 -> 1: the superblock says so once the disk agrees. */
+void bch_cache_set_sync_on(struct cache_set *c);
 
 #endif /* _BCACHE_RECOVERY_H */

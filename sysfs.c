@@ -19,6 +19,7 @@
 #include "btree.h"
 #include "gc.h"
 #include "io.h"
+#include "recovery.h"
 #include "request.h"
 #include "set.h"
 #include "super.h"
@@ -613,7 +614,8 @@ static ssize_t show_synchronous(struct kobject *kobj, const struct bch_attr *a,
 /*
  * Persisted in the cache superblock. Its flags word also holds discard
  * and the replacement policy, each set by its own file: every change of
- * it is made under bucket_lock, so two writers lose neither's.
+ * it is made under bucket_lock, so two writers lose neither's. Turning
+ * it on writes out what was kept only in memory first (recovery.c).
  */
 static ssize_t store_synchronous(struct kobject *kobj, const struct bch_attr *a,
 				 const char *buf, size_t size)
@@ -624,9 +626,11 @@ static ssize_t store_synchronous(struct kobject *kobj, const struct bch_attr *a,
 
 	if (ret)
 		return ret;
-	if (!v != !CACHE_SYNC(&c->cache->sb)) {
+	if (v && !CACHE_SYNC(&c->cache->sb)) {
+		bch_cache_set_sync_on(c);
+	} else if (!v && CACHE_SYNC(&c->cache->sb)) {
 		mutex_lock(&c->bucket_lock);
-		SET_CACHE_SYNC(&c->cache->sb, !!v);
+		SET_CACHE_SYNC(&c->cache->sb, false);
 		mutex_unlock(&c->bucket_lock);
 		bch_write_super(c);
 	}
