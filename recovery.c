@@ -29,8 +29,17 @@
 #include "recovery.h"
 #include "uuid.h"
 
-/* Deeper than any tree a cache device can hold: a corrupt jset says so. */
-#define BTREE_MAX_DEPTH		12
+#include <linux/lockdep.h>
+
+/*
+ * Deeper than any tree a cache device can hold (even 4 KiB nodes fan out
+ * a hundredfold, so level 6 indexes more extents than any device has): a
+ * corrupt jset says so. The node cache gives each level its own lockdep
+ * subclass, level + 1, of which lockdep has eight; a root level past them
+ * is a lockdep BUG on a debug kernel (the kernel's driver has it too).
+ */
+#define BTREE_MAX_DEPTH		6
+static_assert(BTREE_MAX_DEPTH + 1 < MAX_LOCKDEP_SUBCLASSES);
 
 /* ---------------------------------------------------------------------
  * Journal: marking and replay

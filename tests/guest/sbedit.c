@@ -31,6 +31,11 @@
  * --fuzz SEED overwrites one to three fields chosen by a seeded PRNG with
  * values biased towards the edges (0, 1, all ones, powers of two), fixes
  * the checksum and prints the edits: the same seed gives the same edits.
+ * --fuzz-meta KIND SEED does the same to the metadata the newest jset
+ * leads to: the jset itself (header fields or key words), the root
+ * node's first set, the first prio set (header or entries) or the uuid
+ * table (no checksum), each checksum made valid again as the driver
+ * computes it.
  *
  * This is a test tool built static into the guest's initramfs; it knows
  * just enough of the layout to do its job and nothing of the driver.
@@ -108,19 +113,26 @@ static void put_le(unsigned char *p, unsigned int width, uint64_t v)
 		p[i] = v & 0xff;
 }
 
-/* Bitwise crc64 ECMA-182, MSB first: slow, obviously right, and plenty
- * fast for one superblock. */
-static uint64_t crc64_ecma_msb(const unsigned char *p, size_t len)
+/*
+ * Bitwise crc64 ECMA-182, MSB first (the kernel's crc64_be): slow,
+ * obviously right, and plenty fast for a bucket of metadata.
+ */
+static uint64_t crc64_msb(uint64_t crc, const unsigned char *p, size_t len)
 {
 	const uint64_t poly = 0x42F0E1EBA9EA3693ULL;
-	uint64_t crc = ~0ULL;
 
 	for (size_t i = 0; i < len; i++) {
 		crc ^= (uint64_t)p[i] << 56;
 		for (int bit = 0; bit < 8; bit++)
 			crc = (crc & (1ULL << 63)) ? (crc << 1) ^ poly : crc << 1;
 	}
-	return ~crc;
+	return crc;
+}
+
+/* bcache's checksum of superblocks, jsets and prio sets. */
+static uint64_t crc64_ecma_msb(const unsigned char *p, size_t len)
+{
+	return ~crc64_msb(~0ULL, p, len);
 }
 
 static uint64_t sb_csum(const unsigned char *sb)
@@ -492,6 +504,181 @@ static void fuzz(unsigned char *sb, uint64_t seed)
 	}
 }
 
+/* --- fuzzing the metadata the newest jset points at --- */
+
+struct hdr_field {
+	const char *name;
+	unsigned int off, width;
+};
+
+/* struct jset: the header after csum and magic, and the keys at 240. */
+static const struct hdr_field jset_fields[] = {
+	{ "seq", 16, 8 }, { "version", 24, 4 }, { "keys", 28, 4 },
+	{ "last_seq", 32, 8 }, { "uuid_bucket.high", 40, 8 },
+	{ "uuid_bucket.ptr", 56, 8 }, { "btree_root.high", 104, 8 },
+	{ "btree_root.low", 112, 8 }, { "btree_root.ptr", 120, 8 },
+	{ "btree_level", 168, 2 }, { "prio_bucket0", 176, 8 },
+};
+
+/* struct bset, the first of the root node: keys at 32. */
+static const struct hdr_field bset_fields[] = {
+	{ "seq", 16, 8 }, { "version", 24, 4 }, { "keys", 28, 4 },
+};
+
+/* struct prio_set: 3-byte bucket_disk entries (prio, gen) at 40. */
+static const struct hdr_field prio_fields[] = {
+	{ "seq", 16, 8 }, { "version", 24, 4 }, { "next_bucket", 32, 8 },
+};
+
+/* The uuid table: entry 0 is the backing device's, entry 1 unused. */
+static const struct hdr_field uuid_fields[] = {
+	{ "uuid", 0, 8 }, { "first_reg", 48, 4 }, { "last_reg", 52, 4 },
+	{ "invalidated", 56, 4 }, { "flags", 60, 4 }, { "sectors", 64, 8 },
+	{ "uuid1", 128, 8 }, { "flags1", 188, 4 }, { "sectors1", 192, 8 },
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+struct meta {
+	const char *kind;
+	const struct hdr_field *fields;
+	unsigned int nfields;
+	unsigned int payload;		/* where the keys or entries begin */
+	unsigned int count_off;		/* u32 count of u64 keys, or 0 */
+	unsigned int entry;		/* bytes of an entry without a count */
+};
+
+static const struct meta metas[] = {
+	{ "jset", jset_fields, NELEM(jset_fields), JSET_HDR, 28, 0 },
+	{ "node", bset_fields, NELEM(bset_fields), 32, 28, 0 },
+	{ "prio", prio_fields, NELEM(prio_fields), 40, 0, 3 },
+	{ "uuid", uuid_fields, NELEM(uuid_fields), 0, 0, 128 },
+};
+
+/* Bytes of @m's payload that an edit may land in, within @len. */
+static size_t payload_bytes(const struct meta *m, const unsigned char *buf,
+			    size_t len)
+{
+	size_t n;
+
+	if (m->count_off)
+		n = 8 * (size_t)get_le(buf + m->count_off, 4);
+	else if (m->payload)
+		n = 64 * m->entry;	/* the first 64 buckets' entries */
+	else
+		n = 4 * m->entry;	/* the first four uuid entries */
+	return n < len - m->payload ? n : len - m->payload;
+}
+
+/* One to three edits: a header field, or a word of the payload. */
+static void fuzz_meta_edits(const struct meta *m, unsigned char *buf,
+			    size_t len)
+{
+	unsigned int edits = 1 + rng() % 3;
+
+	while (edits--) {
+		size_t room = payload_bytes(m, buf, len);
+		const struct hdr_field *f = &m->fields[rng() % m->nfields];
+		unsigned int off = f->off, width = f->width;
+		uint64_t v;
+
+		if (room >= 8 && rng() % 2) {
+			off = m->payload + rng() % (room - 7);
+			width = m->entry == 3 ? 1 + rng() % 2 : 8;
+			if (m->count_off)
+				off -= (off - m->payload) % 8;
+			printf("%s+%u=", m->count_off ? "key" : "entry",
+			       off - m->payload);
+		} else {
+			printf("%s=", f->name);
+		}
+		v = fuzz_value(8 * width, get_le(buf + off, width));
+		printf("%" PRIu64 "\n", v);
+		put_le(buf + off, width, v);
+	}
+}
+
+/* The sector and the checksum seed of @kind's metadata, from @best. */
+static uint64_t meta_sector(const struct meta *m, const struct newest *best,
+			    unsigned int bucket_sectors)
+{
+	switch (m->kind[0]) {
+	case 'j': return best->sector;
+	case 'n': return key_ptr_sector(best->hdr + 104);
+	case 'p': return get_le(best->hdr + 176, 8) * bucket_sectors;
+	default:  return key_ptr_sector(best->hdr + 40);
+	}
+}
+
+/* Seal @buf as the driver would check it (the uuid table has no csum). */
+static void meta_reseal(const struct meta *m, unsigned char *buf, size_t len,
+			const struct newest *best)
+{
+	size_t n = len;
+
+	if (m->count_off) {
+		n = m->payload + 8 * (size_t)get_le(buf + m->count_off, 4);
+		if (n > len)
+			n = len;
+	}
+	switch (m->kind[0]) {
+	case 'j':
+	case 'p':
+		put_le(buf, 8, crc64_ecma_msb(buf + 8, n - 8));
+		break;
+	case 'n':
+		/* seeded with the first pointer word of the node's key */
+		put_le(buf, 8, ~crc64_msb(get_le(best->hdr + 120, 8),
+					  buf + 8, n - 8));
+		break;
+	}
+}
+
+/*
+ * --fuzz-meta KIND SEED: one to three seeded edits of the newest jset,
+ * the root node's first set, the first prio set or the uuid table, with
+ * the checksum made valid again, so that what the driver meets is
+ * metadata that looks written by a driver and says something else.
+ */
+static int fuzz_meta(int fd, const unsigned char *sb, const char *kind,
+		     uint64_t seed)
+{
+	unsigned int bucket_sectors = get_le(sb + 194, 2);
+	size_t bucket_bytes = (size_t)bucket_sectors * 512, len;
+	const struct meta *m = NULL;
+	struct newest best = { 0 };
+	unsigned char *buf;
+	uint64_t sector;
+	int ret = 1;
+
+	for (size_t i = 0; i < NELEM(metas); i++)
+		if (!strcmp(kind, metas[i].kind))
+			m = &metas[i];
+	if (!m) {
+		fprintf(stderr, "sbedit: kind is jset, node, prio or uuid\n");
+		return 2;
+	}
+	if (find_newest(fd, sb, &best))
+		return 1;
+	sector = meta_sector(m, &best, bucket_sectors);
+	len = bucket_bytes - sector * 512 % bucket_bytes;
+	if (m->kind[0] == 'u' && len > 4096)
+		len = 4096;
+	buf = malloc(len);
+	if (!buf || pread(fd, buf, len, sector * 512) != (ssize_t)len)
+		goto out;
+
+	rng_state = seed;
+	fuzz_meta_edits(m, buf, len);
+	meta_reseal(m, buf, len, &best);
+	if (pwrite(fd, buf, len, sector * 512) != (ssize_t)len || fsync(fd))
+		goto out;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -501,6 +688,7 @@ static void usage(void)
 		"       sbedit DEV --jset-last-seq N\n"
 		"       sbedit DEV --jset-add-key INODE:OFFSET:SIZE:PTRS:SECTOR:GEN[:dirty]\n"
 		"       sbedit DEV --fuzz SEED\n"
+		"       sbedit DEV --fuzz-meta jset|node|prio|uuid SEED\n"
 		"fields:");
 	for (size_t i = 0; i < NFIELDS; i++)
 		fprintf(stderr, " %s", fields[i].name);
@@ -514,7 +702,7 @@ int main(int argc, char **argv)
 	int fd, i, keep_csum = 0, showing = 0, journal = 0, fuzzing = 0;
 	int last_seq_edit = 0;
 	uint64_t seed = 0, last_seq = 0;
-	const char *add_key = NULL;
+	const char *add_key = NULL, *meta_kind = NULL;
 
 	if (argc < 3)
 		usage();
@@ -533,6 +721,9 @@ int main(int argc, char **argv)
 			last_seq_edit = 1;
 		else if (!strcmp(argv[i], "--jset-add-key") && i + 1 < argc)
 			add_key = argv[i + 1];
+		else if (!strcmp(argv[i], "--fuzz-meta") && i + 2 < argc &&
+			 !parse_u64(argv[i + 2], &seed))
+			meta_kind = argv[i + 1];
 	}
 
 	fd = open(argv[1], showing || journal ? O_RDONLY : O_RDWR);
@@ -554,6 +745,8 @@ int main(int argc, char **argv)
 		return set_jset_last_seq(fd, sb, last_seq);
 	if (add_key)
 		return add_jset_key(fd, sb, add_key);
+	if (meta_kind)
+		return fuzz_meta(fd, sb, meta_kind, seed);
 
 	for (i = 2; i < argc && !fuzzing; i++) {
 		if (!strcmp(argv[i], "--no-csum"))

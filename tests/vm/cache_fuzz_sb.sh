@@ -4,9 +4,11 @@
 # either works (then the set is stopped) or fails; it never hangs or
 # splats, and no half-built set stays in /sys/fs/bcache. The cache is a
 # 32 MiB dm-linear device whose image is kept on vdc and copied back
-# after every case. Runs against $BCMOD.
+# after every case. The kernel command line's fuzzcases=N sets the
+# number of cases (scripts/fuzz.sh runs many). Runs against $BCMOD.
 MIB=32
-CASES=24
+CASES=$(sed -n 's/.*fuzzcases=\([0-9]*\).*/\1/p' /proc/cmdline)
+CASES=${CASES:-24}
 wipe /dev/vdb
 check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_fuzz /dev/vdb $MIB
 C=/dev/mapper/bc_fuzz

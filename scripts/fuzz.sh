@@ -1,0 +1,46 @@
+#!/bin/bash
+# The long metadata fuzz run: cache_fuzz_sb and cache_fuzz_meta with N
+# seeded cases per kind (superblock; jset, btree node, prio set, uuid
+# table) under the debug kernel, against our module or the kernel's.
+# The test command runs the same scenarios with a few cases each; this
+# is a command of its own (a case takes seconds under TCG).
+#
+# usage: scripts/fuzz.sh [-m ours|ref] [-n CASES]   (default: ours, 100)
+# Prints each scenario's tally (cases, how many registered) and the
+# checks passed and failed (a splat or a hang fails one); the whole
+# console goes to $BCACHE_CACHE/fuzz-<driver>-<N>.log.
+# Documentation/testing.rst ("Fuzzing") keeps the latest result.
+. "$(dirname "$0")/lib.sh"
+
+mode=ours cases=100
+while getopts m:n: opt; do
+	case $opt in
+	m) mode=$OPTARG ;;
+	n) cases=$OPTARG ;;
+	*) die "bad option" ;;
+	esac
+done
+case $mode in ours|ref) ;; *) die "-m ours or -m ref" ;; esac
+[[ $cases =~ ^[0-9]+$ ]] && [ "$cases" -gt 0 ] || die "-n takes a count"
+
+bash "$REPO/scripts/deps.sh" || die "could not install dependencies"
+margs=(-m ref)
+if [ "$mode" = ours ]; then
+	mod=$BCACHE_CACHE/module-fuzz-$(basename "$REPO")
+	rm -rf "$mod"
+	"$REPO/scripts/module.sh" debug "$mod" > /dev/null || die "module build failed"
+	margs=(-k "$mod/bcache.ko")
+fi
+
+logf=$BCACHE_CACHE/fuzz-$mode-$cases.log
+# A case takes up to about ten seconds; give each scenario room for all.
+t=$((cases * 4 * 15 + 600))
+t0=$(date +%s)
+VM_APPEND="fuzzcases=$cases" bash "$REPO/scripts/vm.sh" "${margs[@]}" \
+	-t "$t" -l "$logf" cache_fuzz_sb cache_fuzz_meta > /dev/null
+rc=$?
+grep -h '^### .* fuzzed .* registered$' "$logf" | sed 's/^### /== /' >&2
+log "$(grep -c '^CHECK ok' "$logf") checks passed, $(grep -c '^CHECK fail' "$logf") failed"
+grep -h "^CHECK fail" "$logf" | head -n 20
+log "seeds 1..$cases per kind, $mode, $(( $(date +%s) - t0 )) s, console in $logf"
+exit $rc
