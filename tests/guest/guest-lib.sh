@@ -481,6 +481,20 @@ cs_stop() {
 	wait_released "/dev/$(basename "$(dirname "$ca")")" 60
 }
 
+# No cache set registered.
+no_set() { [ -z "$(cs_dir)" ]; }
+
+# Stop whatever a case left running, every set and every bcacheN; true
+# once none is left (a fuzzed superblock may make a backing device of a
+# cache device, so there may be bcacheN without a set).
+stop_everything() {
+	[ -n "$(cs_dir)" ] && cs_stop
+	for d in $(ls /sys/block | grep '^bcache'); do
+		bc_stop "$d"
+	done
+	[ "$(bc_count)" = 0 ] && no_set
+}
+
 # The kernel's monotonic clock now, in nanoseconds: the "now at" line at
 # the top of /proc/timer_list (ktime_get(), from the clocksource).
 # /proc/uptime only counts in 10 ms steps, about what a whole registration

@@ -39,7 +39,6 @@ poke() {
 	head -c "$3" /dev/zero | tr '\0' '\377' |
 		dd of=$C bs=1 seek=$(( $1 * 512 + $2 )) conv=notrunc,fsync 2>/dev/null
 }
-no_set() { [ -z "$(cs_dir)" ]; }
 logged() { dmesg_after "$1" | grep -Eqi "$2"; }
 up_again() {
 	retry 10 bc_register $C 2>/dev/null && wait_for "$SET" 20 && cs_stop

@@ -32,15 +32,7 @@ check "stop the set" cs_stop
 check "the backing device is released" wait_released $B
 check "the cache image is saved on vdc" image_save $C $MIB
 
-no_set() { [ -z "$(cs_dir)" ]; }
 has_set() { [ -n "$(cs_dir)" ]; }
-stop_all() {
-	[ -n "$(cs_dir)" ] && cs_stop
-	for d in $(ls /sys/block | grep '^bcache'); do
-		bc_stop "$d"
-	done
-	[ "$(bc_count)" = 0 ] && no_set
-}
 # Whatever the set made of it, bcache0's reads end, with data or errors.
 read_some() {
 	wait_for /sys/block/bcache0 5 || return 0
@@ -62,7 +54,7 @@ for kind in jset node prio uuid; do
 			bc_register $B 2>/dev/null
 			read_some
 			check "$what: registered, then stops cleanly" \
-				retry 30 stop_all
+				retry 30 stop_everything
 		else
 			check "$what: refused, nothing left behind" retry 20 no_set
 		fi

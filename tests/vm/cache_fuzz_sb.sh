@@ -21,15 +21,6 @@ check "its set comes up" retry 20 sh -c '[ -n "$(ls -d /sys/fs/bcache/*-*-*-*-* 
 check "stop the set" cs_stop
 check "the cache image is saved on vdc" image_save $C $MIB
 
-no_set() { [ -z "$(cs_dir)" ]; }
-# A fuzzed superblock may also make a backing device of the cache.
-stop_all() {
-	[ -n "$(cs_dir)" ] && cs_stop
-	for d in $(ls /sys/block | grep '^bcache'); do
-		bc_stop "$d"
-	done
-	[ "$(bc_count)" = 0 ] && no_set
-}
 restore() { image_put_back $C $MIB; }
 
 dd if=$C of=/tmp/sb.orig bs=4096 count=2 2>/dev/null
@@ -53,7 +44,7 @@ while [ $seed -le $CASES ]; do
 	if bc_register $C 2>/dev/null; then
 		registered=$((registered + 1))
 		sleep 1
-		check "$what: registered, then stops cleanly" retry 30 stop_all
+		check "$what: registered, then stops cleanly" retry 30 stop_everything
 	else
 		check "$what: refused, nothing left behind" retry 20 no_set
 	fi

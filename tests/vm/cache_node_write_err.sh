@@ -29,7 +29,6 @@ RB=$(( $(jget root_sector) / BS * BS ))
 check_eq "the tree is a single leaf" 0 "$(jget root_level)"
 SECTORS=$(( 32 * 2048 ))
 logged() { dmesg_after "$1" | grep -q "$2"; }
-no_set() { [ -z "$(cs_dir)" ]; }
 
 pattern_mib nwe1 1 > /tmp/d1
 SUM1=$(md5sum < /tmp/d1 | cut -d' ' -f1)
