@@ -137,6 +137,10 @@ OLD=$(md5sum < /tmp/old$m | cut -d' ' -f1)
 check "failed cache write: writethrough mode" \
 	sh -c "echo writethrough > /sys/block/$BC/bcache/cache_mode"
 echo 0 > /sys/block/$BC/bcache/sequential_cutoff
+# The rounds before left btree nodes dirty, each written 30 s after it
+# became so: on a slow host one of those writes took the one failure
+# (and failed the set). Only then is the data's write the next one.
+sleep 31
 echo 0 > $FI/verbose
 echo 100 > $FI/probability
 echo 1 > $FI/times
