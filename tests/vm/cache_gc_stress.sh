@@ -9,7 +9,7 @@ C=/dev/mapper/$CNAME
 B=/dev/vda
 BC=bcache0
 FIO_ARGS="--filename=/dev/$BC --rw=randwrite --bs=4k --size=8M
-	--io_size=1M --direct=1 --ioengine=libaio --iodepth=16
+	--io_size=512k --direct=1 --ioengine=libaio --iodepth=16
 	--verify=crc32c --randrepeat=1"
 
 # The writes, verified as they go, with a gc triggered every 0.2 s.
@@ -35,7 +35,7 @@ check "a 512 MiB cache device (dm-linear on vdb)" dm_small $CNAME /dev/vdb 512
 check "make-bcache with 512 KiB buckets" cs_make $C $B --bucket 512k
 check "module loads" load_bcache
 check "register cache and backing device" cs_up $C $B || return
-check "1 MiB of verified random writes while gc rewrites the tree" \
+check "512 KiB of verified random writes while gc rewrites the tree" \
 	writes_during_gc
 # shellcheck disable=SC2086
 check "all of it reads back as written" fio --name=w $FIO_ARGS --verify_only=1

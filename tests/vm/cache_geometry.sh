@@ -67,7 +67,7 @@ geometry() {
 }
 
 geometry two_blocks 4k 8k 16 640 0
-geometry small_4k 4k 512k 1024 513 20
-geometry fewest 512 4k 8 513 15
+geometry small_4k 4k 512k 1024 513 12
+geometry fewest 512 4k 8 513 8
 
 unload_bcache

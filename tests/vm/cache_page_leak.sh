@@ -1,6 +1,6 @@
 # Pages are not slab objects: kmemleak does not see a leaked page, so
 # this scenario counts them. Read misses are filled into the cache through
-# bounce pages; 96 MiB of misses (and a pass over the first 32 MiB
+# bounce pages; 48 MiB of misses (and a pass over the first 16 MiB
 # again, which hits) and a stop must give back to the kernel what they took. A leak of
 # the fills' pages would keep about as much as was read. Runs against
 # $BCMOD.
@@ -12,9 +12,9 @@ mem_free_kb() {
 	drop_caches
 	awk '/^MemFree:/ { print $2 }' /proc/meminfo
 }
-reads() {	# reads OFFSET_MIB: 32 MiB of 64 KiB reads at QD 8
+reads() {	# reads OFFSET_MIB: 16 MiB of 64 KiB reads at QD 8
 	fio --name=miss --filename=/dev/$BC --direct=1 --ioengine=libaio \
-		--iodepth=8 --rw=read --bs=64k --offset="$1M" --size=32M \
+		--iodepth=8 --rw=read --bs=64k --offset="$1M" --size=16M \
 		> /dev/null 2>&1
 }
 
@@ -22,10 +22,10 @@ check "make-bcache -C vdb -B vda" cs_make $C $B
 check "module loads" load_bcache
 before=$(mem_free_kb)
 check "register cache and backing device" cs_up $C $B || return
-check "32 MiB of read misses" reads 0
-check "the same 32 MiB again (hits)" reads 0
-check "32 MiB more of read misses" reads 32
-check "and 32 MiB more" reads 64
+check "16 MiB of read misses" reads 0
+check "the same 16 MiB again (hits)" reads 0
+check "16 MiB more of read misses" reads 16
+check "and 16 MiB more" reads 32
 check "stop the set" cs_stop
 [ -e /sys/block/$BC ] && bc_stop $BC
 unload_bcache

@@ -1,6 +1,6 @@
 # The replacement policies and discard, under a cache much smaller than
-# the data: a 12 MiB cache made with --discard and
-# --cache_replacement_policy=fifo takes 12 MiB of fio-verified random
+# the data: a 6 MiB cache made with --discard and
+# --cache_replacement_policy=fifo takes 6 MiB of fio-verified random
 # writes under each of fifo, random and lru in turn, so every policy
 # chooses the buckets to reuse and each reused bucket is discarded first.
 # A discard that hit a bucket still read (a prio bucket, a journal bucket
@@ -14,13 +14,13 @@
 # 897-905 missing!" (see cache_discard.sh).
 wipe /dev/vdb
 wipe /dev/vda
-check "a 12 MiB cache device (dm-linear on vdb)" dm_small bc_pcache /dev/vdb 12
+check "a 6 MiB cache device (dm-linear on vdb)" dm_small bc_pcache /dev/vdb 6
 check "a 256 MiB backing device (dm-linear on vda)" dm_small bc_pback /dev/vda 256
 C=/dev/mapper/bc_pcache
 B=/dev/mapper/bc_pback
-# 16 KiB buckets: 768 of them (the kernel refuses 512 or fewer).
-check "make-bcache --discard --cache_replacement_policy=fifo, 16 KiB buckets" \
-	cs_make $C $B --bucket 16k --discard --cache_replacement_policy=fifo
+# 8 KiB buckets: 768 of them (the kernel refuses 512 or fewer).
+check "make-bcache --discard --cache_replacement_policy=fifo, 8 KiB buckets" \
+	cs_make $C $B --bucket 8k --discard --cache_replacement_policy=fifo
 check "module loads" load_bcache
 check "register cache and backing device" cs_up $C $B
 BC=bcache0
@@ -33,7 +33,7 @@ check_eq "discard from make-bcache is on" 1 "$(cat "$CA/discard")"
 # Discards the cache's disk completed (field 12 of the stat file).
 discards() { awk '{ print $12 }' /sys/block/vdb/stat; }
 
-# region POLICY OFFSET: 12 MiB of random writes at OFFSET (MiB), verified
+# region POLICY OFFSET: 6 MiB of random writes at OFFSET (MiB), verified
 # as they go and at the end; the seed follows the offset, so a later
 # --verify_only run with the same arguments re-reads exactly them.
 region() {
@@ -42,13 +42,13 @@ region() {
 	fio --name="$name" --filename=/dev/$BC --direct=1 --ioengine=libaio \
 		--iodepth=16 --bsrange=4k-64k --blockalign=4k \
 		--verify=crc32c --verify_fatal=1 --randseed=$((4000 + at)) \
-		--offset="$at"M --size=12M --rw=randwrite "$@"
+		--offset="$at"M --size=6M --rw=randwrite "$@"
 }
 d0=$(discards)
 off=0
 for p in fifo random lru; do
 	check "switch the policy to $p" sh -c "echo $p > $CA/cache_replacement_policy"
-	check "$p: 12 MiB of random writes verify" region $p $off \
+	check "$p: 6 MiB of random writes verify" region $p $off \
 		--do_verify=1 --verify_backlog=256
 	off=$((off + 48))
 done

@@ -16,7 +16,7 @@ REC_AT=1024	# records: 64 KiB blocks from MiB 64 of bcache0
 region_a() {
 	fio --name=pc --filename=/dev/"$BC" --direct=1 --ioengine=libaio \
 		--iodepth=8 --rw=randwrite --bsrange=4k-64k --blockalign=4k \
-		--offset=0 --size=48M --verify=crc32c --verify_fatal=1 \
+		--offset=0 --size=24M --verify=crc32c --verify_fatal=1 \
 		--randseed=777 "$@"
 }
 
@@ -31,7 +31,7 @@ if ! note_read | grep -q '^pc1 '; then
 		"$(cat /sys/block/$BC/bcache/cache_mode)"
 	# Dirty data stays in the cache until the power goes.
 	echo 0 > /sys/block/$BC/bcache/writeback_running
-	check "48 MiB of random writes, then fsync" region_a --do_verify=0 --end_fsync=1
+	check "24 MiB of random writes, then fsync" region_a --do_verify=0 --end_fsync=1
 	check_eq "the data is $DIRTY in the cache" $DIRTY "$(cat /sys/block/$BC/bcache/state)"
 	note_write "pc1 0"
 	check_no_leak "before the I/O the cut interrupts"
@@ -40,14 +40,14 @@ if ! note_read | grep -q '^pc1 '; then
 		--iodepth=8 --rw=randwrite --bs=16k --offset=256M --size=256M \
 		--time_based --runtime=60 > /dev/null 2>&1 &
 	i=1
-	while [ $i -le 24 ]; do
+	while [ $i -le 12 ]; do
 		pattern "rec$i" > /tmp/rec
 		dd if=/tmp/rec of=/dev/$BC bs=64k seek=$((REC_AT + i)) \
 			conv=notrunc,fsync 2>/dev/null || break
 		note_write "pc1 $i"
 		i=$((i + 1))
 	done
-	check "24 records written and flushed" [ $i -gt 24 ]
+	check "12 records written and flushed" [ $i -gt 12 ]
 	power_cut scanned
 fi
 

@@ -15,7 +15,7 @@ SYS=/sys/block/$BC/bcache
 
 region() {
 	fio --name=rb --filename=/dev/$BC --direct=1 --ioengine=libaio \
-		--iodepth=8 --rw=randwrite --bs=64k --offset=0 --size=32M \
+		--iodepth=8 --rw=randwrite --bs=64k --offset=0 --size=16M \
 		--verify=crc32c --verify_fatal=1 --randseed=4242 "$@"
 }
 hits() { cat $SYS/stats_total/cache_hits; }
@@ -28,7 +28,7 @@ if ! note_read | grep -q '^rb1'; then
 	check "register cache and backing device" cs_up $C $B || return
 	# Cache every write: no sequential bypass.
 	echo 0 > $SYS/sequential_cutoff
-	check "32 MiB written through the cache" region --do_verify=0
+	check "16 MiB written through the cache" region --do_verify=0
 	check "the data reads back before the reboot" region --verify_only
 	check "boot 1: no kernel splat before the reboot" dmesg_splat_free
 	note_write rb1

@@ -57,11 +57,11 @@ fast() {
 }
 
 # dirty WHO SEED SUM: WHO (whose set is up, writeback held) writes a fio
-# region of 32 MiB at 0 and 4 MiB of its pattern at MiB 64; DIRTY is then
+# region of 8 MiB at 0 and 4 MiB of its pattern at MiB 64; DIRTY is then
 # what its dirty_data reads.
 dirty() {
-	check "$1: 32 MiB of random writes, verified" \
-		fio_region /dev/bcache0 $1 0 16M $2 --do_verify=1
+	check "$1: 8 MiB of random writes, verified" \
+		fio_region /dev/bcache0 $1 0 8M $2 --do_verify=1
 	check "$1: its pattern written, fsync" \
 		dd if=/tmp/$1 of=/dev/bcache0 bs=1M seek=64 conv=fsync
 	drop_caches
@@ -103,7 +103,7 @@ takeover() {
 	fi
 	drop_caches
 	check "$1: $2's fio region verifies" \
-		fio_region /dev/bcache0 $2 0 16M $3 --verify_only
+		fio_region /dev/bcache0 $2 0 8M $3 --verify_only
 	check_eq "$1: $2's pattern reads back" "$4" "$(mib_sum /dev/bcache0 64 4)"
 
 	echo 0 > $SYS/writeback_percent
@@ -123,7 +123,7 @@ takeover() {
 		"$(sect_sum $B $((64 * 2048 + 16)) 8192)"
 	dm_create wbraw "0 $((SECTORS - 16)) linear $B 16"
 	check "$1: vda alone holds $2's fio region" \
-		fio_region /dev/mapper/wbraw $2 0 16M $3 --verify_only
+		fio_region /dev/mapper/wbraw $2 0 8M $3 --verify_only
 	dmsetup remove wbraw
 }
 

@@ -14,7 +14,7 @@ B=/dev/vda
 NOTE=/dev/vdd
 SYS=/sys/block/bcache0/bcache
 MNT=/mnt
-FILES=40
+FILES=20
 # e2fsprogs' own tools: busybox has a smaller mke2fs of the same name.
 E2=/usr/sbin
 

@@ -4,7 +4,7 @@
 # volcache.c): a RAM disk whose writes stay volatile until a PREFLUSH or
 # FUA makes them durable, and whose "crash" parameter drops the rest.
 #
-# 16 MiB are written dirty into the cache, then written back until the
+# 8 MiB are written dirty into the cache, then written back until the
 # state reads clean; after time for the btree and the journal to move on
 # (below), the set and bcache0 stop, and the backing disk loses its
 # unflushed writes. Once keys are clean the cache no longer stands for
@@ -25,7 +25,7 @@ B2=/dev/vda
 SYS=/sys/block/bcache0/bcache
 VC=/sys/module/volcache/parameters
 AT=8		# MiB of bcache0 where the data goes
-MIB=16
+MIB=8
 
 vc() { cat $VC/$1; }
 # An empty flush of the backing disk (fsync of the block device).

@@ -1,5 +1,5 @@
-# A cache full of dirty data, against $BCMOD: an 8 MiB cache (1024
-# buckets of 8 KiB) in writeback mode with writeback held takes 16 MiB of
+# A cache full of dirty data, against $BCMOD: a 6 MiB cache (768
+# buckets of 8 KiB) in writeback mode with writeback held takes 12 MiB of
 # fio-verified random writes, twice its size. Once the cache is in
 # use past cutoff_writeback_sync, writes stop going dirty and go through
 # (or around) the cache, as upstream decides; nothing may hang, dirty
@@ -8,7 +8,7 @@
 # nothing is lost or cleaned by it. Then writeback runs: the set drains
 # to clean, and after a detach the backing disk alone holds all of it.
 wipe /dev/vdb
-check "an 8 MiB cache device (dm-linear on vdb)" dm_small bc_wfull /dev/vdb 8
+check "a 6 MiB cache device (dm-linear on vdb)" dm_small bc_wfull /dev/vdb 6
 C=/dev/mapper/bc_wfull
 B=/dev/vda
 check "make-bcache -C -B --writeback, 8 KiB buckets" \
@@ -19,14 +19,14 @@ SYS=/sys/block/bcache0/bcache
 SET=$(cs_dir)
 echo 0 > $SYS/writeback_running
 
-# region DEV fio-args...: the 16 MiB of random writes at the start of DEV.
+# region DEV fio-args...: the 12 MiB of random writes at the start of DEV.
 region() {
 	local dev=$1
 	shift
 	fio --name=full --filename="$dev" --direct=1 --ioengine=libaio \
 		--iodepth=16 --bsrange=4k-64k --blockalign=4k \
 		--verify=crc32c --verify_fatal=1 --randseed=6161 \
-		--offset=0 --size=16M --rw=randwrite "$@" > /tmp/fio.out 2>&1 ||
+		--offset=0 --size=12M --rw=randwrite "$@" > /tmp/fio.out 2>&1 ||
 		{ tail -n 5 /tmp/fio.out; return 1; }
 }
 # dirty_data in KiB (it reads like 512.0k or 11.3M).
@@ -41,12 +41,12 @@ state() {
 		"bypassed $(cat $SYS/stats_total/bypassed)"
 }
 
-check "16 MiB of random writes into an 8 MiB cache, writeback held" \
+check "12 MiB of random writes into a 6 MiB cache, writeback held" \
 	region /dev/bcache0 --do_verify=1 --verify_backlog=256
 echo "### full: $(state)"
 check_eq "the state reads dirty" dirty "$(cat $SYS/state)"
 DIRTY=$(dirty_kib)
-check "dirty data stays below the cache's size" [ "$DIRTY" -lt 8192 ]
+check "dirty data stays below the cache's size" [ "$DIRTY" -lt 6144 ]
 
 check "gc runs on the full set" sh -c "echo 1 > $SET/internal/trigger_gc"
 sleep 2

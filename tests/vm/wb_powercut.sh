@@ -9,7 +9,7 @@
 # keeps writing (unflushed) elsewhere; then the power goes (sysrq b) with
 # writeback batches in flight. Boot 2 registers the set, which replays
 # its journal, checks every flushed byte, then does the same again with
-# records 25 to 48 while writeback goes on with what boot 1 left: a cut
+# records 13 to 24 while writeback goes on with what boot 1 left: a cut
 # on top of a replayed journal. Boot 3 replays again: every flushed byte
 # must read back, whether its key came back dirty or already clean, and
 # once written back and detached the backing disk alone must hold every
@@ -23,7 +23,7 @@ SYS=/sys/block/bcache0/bcache
 region_a() {
 	fio --name=wbpc --filename="$DEV" --direct=1 --ioengine=libaio \
 		--iodepth=8 --rw=randwrite --bsrange=4k-64k --blockalign=4k \
-		--offset=0 --size=32M --verify=crc32c --verify_fatal=1 \
+		--offset=0 --size=16M --verify=crc32c --verify_fatal=1 \
 		--randseed=778 "$@"
 }
 keys_done() { cat "$(cs_dir)/internal/writeback_keys_done"; }
@@ -85,16 +85,16 @@ if [ "$stage" != wbpc1 ] && [ "$stage" != wbpc2 ]; then
 	# No pause of writeback_delay (30 s) after each full pass.
 	echo 1 > $SYS/writeback_delay
 	DEV=/dev/bcache0
-	check "32 MiB of random writes, then fsync" \
+	check "16 MiB of random writes, then fsync" \
 		region_a --do_verify=0 --end_fsync=1
 	note_write "wbpc1 0"
-	records_then_cut 1 24 "wbpc1"
+	records_then_cut 1 12 "wbpc1"
 fi
 
 if [ "$stage" = wbpc1 ]; then
 	# --- boot 2 ---
 	last1=$(note_read | sed -n 's/^wbpc1 //p')
-	note_write "wbpc2 ${last1:-0} 24"
+	note_write "wbpc2 ${last1:-0} 12"
 	check "boot 1 flushed its records" [ "${last1:-0}" -gt 0 ]
 	up_after_cut
 	DEV=/dev/bcache0
@@ -104,24 +104,24 @@ if [ "$stage" = wbpc1 ]; then
 	# Writeback goes on with what boot 1 left while new records come.
 	echo 0 > $SYS/writeback_percent
 	echo 1 > $SYS/writeback_delay
-	records_then_cut 25 48 "wbpc2 $last1"
+	records_then_cut 13 24 "wbpc2 $last1"
 fi
 
 # --- boot 3 ---
 rest=$(note_read | sed -n 's/^wbpc2 //p')
 last1=${rest% *} last2=${rest#* }
 note_write done
-check "boot 2 flushed its records" [ "$last2" -gt 24 ]
+check "boot 2 flushed its records" [ "$last2" -gt 12 ]
 up_after_cut
 DEV=/dev/bcache0
 check "the fsynced fio region verifies" region_a --verify_only
-check_eq "every flushed record (1..$last1, 25..$last2) reads back" 0 \
-	"$(( $(rec_bad /dev/bcache0 0 1 "$last1") + $(rec_bad /dev/bcache0 0 25 "$last2") ))"
+check_eq "every flushed record (1..$last1, 13..$last2) reads back" 0 \
+	"$(( $(rec_bad /dev/bcache0 0 1 "$last1") + $(rec_bad /dev/bcache0 0 13 "$last2") ))"
 
 # Write all of it back and detach: the backing disk alone must hold it.
 wb_drain_detach
 check_eq "vda alone holds every flushed record" 0 \
-	"$(( $(rec_bad $B 16 1 "$last1") + $(rec_bad $B 16 25 "$last2") ))"
+	"$(( $(rec_bad $B 16 1 "$last1") + $(rec_bad $B 16 13 "$last2") ))"
 dm_create wbraw "0 $(( $(blockdev --getsz $B) - 16 )) linear $B 16"
 DEV=/dev/mapper/wbraw
 check "vda alone holds the fsynced fio region" region_a --verify_only
