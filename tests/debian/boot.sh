@@ -183,6 +183,9 @@ case $step in
 	check "no kernel splat" splat_free
 	next_step 4
 	out "@@STEP 3 powercut"
+	# The serial line sends the marker after the write returns: give it a
+	# second to reach the host before the reset takes the UART down.
+	sleep 1
 	echo b > /proc/sysrq-trigger
 	;;
 4)
