@@ -22,16 +22,16 @@ run_fio() {
 
 run_fio "fio random 4 KiB writes, 16 deep, verified" \
 	--rw=randwrite --bs=4k --ioengine=io_uring --iodepth=16 \
-	--offset=0 --size=16M --runtime=12
+	--offset=0 --size=16M --runtime=6
 run_fio "fio random writes of 512 B - 128 KiB, verified" \
 	--rw=randwrite --bsrange=512-128k --blockalign=512 --ioengine=psync \
-	--offset=64M --size=16M --runtime=10
+	--offset=64M --size=16M --runtime=5
 run_fio "fio writes with an fsync every 16, verified" \
 	--rw=randwrite --bs=4k --ioengine=psync --fsync=16 \
-	--offset=128M --size=2M --runtime=6
+	--offset=128M --size=2M --runtime=3
 run_fio "fio O_SYNC (FUA) writes, verified" \
 	--rw=write --bs=16k --ioengine=psync --sync=1 \
-	--offset=192M --size=4M --runtime=6
+	--offset=192M --size=4M --runtime=3
 # The writes really reached vda, where bcache0 said they were.
 check_eq "bcache0 and vda agree on the fio region" \
 	"$(sect_sum $BC 0 4096)" "$(sect_sum $DEV 16 4096)"
