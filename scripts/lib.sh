@@ -19,11 +19,13 @@ kernel_version() {
 kernel_src() { echo "$BCACHE_CACHE/linux-$(kernel_version)"; }
 
 # Build folder of one kernel flavour (debug or perf), keyed by the source
-# version and the contents of the config fragments that make it.
+# version and the options of the config fragments that make it.
 kernel_build_dir() {
 	local flavor=$1 key
+	# Keyed by the options alone: a comment in a fragment rebuilds nothing.
 	key=$(cat "$REPO/scripts/kconfig/common.config" \
-		"$REPO/scripts/kconfig/$flavor.config" | sha256sum | cut -c1-12)
+		"$REPO/scripts/kconfig/$flavor.config" |
+		grep -v '^[[:space:]]*\(#\|$\)' | sha256sum | cut -c1-12)
 	echo "$BCACHE_CACHE/build-$flavor-$(kernel_version)-$key"
 }
 
