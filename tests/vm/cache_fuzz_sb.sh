@@ -1,4 +1,4 @@
-# Fuzzed cache superblocks: 8 seeded cases, each one to three fields of
+# Fuzzed cache superblocks: 24 seeded cases, each one to three fields of
 # a used cache's superblock set to edge or random values with the
 # checksum fixed up (sbedit --fuzz SEED, reproducible). Registering each
 # either works (then the set is stopped) or fails; it never hangs or
@@ -8,7 +8,7 @@
 # number of cases (scripts/fuzz.sh runs many). Runs against $BCMOD.
 MIB=32
 CASES=$(sed -n 's/.*fuzzcases=\([0-9]*\).*/\1/p' /proc/cmdline)
-CASES=${CASES:-8}
+CASES=${CASES:-24}
 wipe /dev/vdb
 check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_fuzz /dev/vdb $MIB
 C=/dev/mapper/bc_fuzz
