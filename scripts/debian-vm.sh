@@ -73,9 +73,9 @@ while [ "$boot_no" -lt 8 ] && [ -z "$finished" ]; do
 	*poweroff) finished=1 ;;
 	esac
 done
-if tr -d '\r' < "$logf" | grep -aq '^@@STEP 4 host dkms-remove'; then
-	check_ok "debian: all four boots ran"
+if tr -d '\r' < "$logf" | grep -aq '^@@STEP 5 host dkms-remove'; then
+	check_ok "debian: all five boots ran"
 else
-	check_fail "debian: all four boots ran"
+	check_fail "debian: all five boots ran"
 fi
 echo "TIME scenario debian $(( $(date +%s) - run_t0 ))"

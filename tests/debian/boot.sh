@@ -7,12 +7,13 @@
 # bcache-tools' 69-bcache.rules) and fstab must do that by themselves.
 #
 #   1  the distribution's bcache.ko: make-bcache, /dev/bcache0 through
-#      udev, ext4 in fstab, writeback mode, data; power-off, and the
-#      host installs ours with DKMS and rebuilds the initramfs
-#   2  ours runs at boot, from the initramfs on; everything came back;
+#      udev, ext4 in fstab, writeback mode, data; systemd reboot
+#   2  it all came back under the distribution's driver; power-off, and
+#      the host installs ours with DKMS and rebuilds the initramfs
+#   3  ours runs at boot, from the initramfs on; everything came back;
 #      dirty data written and kept; systemd reboot
-#   3  the dirty data came back; more written and synced; power cut
-#   4  every synced byte is there, fsck is clean; power-off, and the host
+#   4  the dirty data came back; more written and synced; power cut
+#   5  every synced byte is there, fsck is clean; power-off, and the host
 #      removes ours with DKMS
 # Prints CHECK lines on the console as the test VMs do.
 STATE=/var/lib/bcache-scenario/step
@@ -158,11 +159,20 @@ case $step in
 	check "8 MiB written through it" written one
 	check "no kernel splat" splat_free
 	next_step 2
-	# The host installs ours with DKMS (scripts/debian-vm.sh).
-	out "@@STEP 1 host dkms-install"
-	systemctl poweroff
+	sys_reboot 1
 	;;
 2)
+	check_eq "the distribution's driver runs after the reboot" \
+		kernel "$(running_driver)"
+	common_checks
+	check "every byte written before the reboot" verified one
+	check "no kernel splat" splat_free
+	next_step 3
+	# The host installs ours with DKMS (scripts/debian-vm.sh).
+	out "@@STEP 2 host dkms-install"
+	systemctl poweroff
+	;;
+3)
 	check_eq "ours runs after the reboot" updates "$(running_driver)"
 	common_checks
 	check "every byte written under the distribution's driver" verified one
@@ -170,10 +180,10 @@ case $step in
 	check "8 MiB more, written back later" written two
 	check_eq "they are dirty in the cache" dirty "$(cat $SYS/state)"
 	check "no kernel splat" splat_free
-	next_step 3
-	sys_reboot 2
+	next_step 4
+	sys_reboot 3
 	;;
-3)
+4)
 	# First: writeback (running again after the boot) may clean it soon.
 	check_eq "the dirty data came back dirty" dirty "$(cat $SYS/state)"
 	check_eq "ours runs after the reboot" updates "$(running_driver)"
@@ -181,14 +191,14 @@ case $step in
 	check "every byte of both files" verified one two
 	check "8 MiB more, synced" written three
 	check "no kernel splat" splat_free
-	next_step 4
-	out "@@STEP 3 powercut"
+	next_step 5
+	out "@@STEP 4 powercut"
 	# The serial line sends the marker after the write returns: give it a
 	# second to reach the host before the reset takes the UART down.
 	sleep 1
 	echo b > /proc/sysrq-trigger
 	;;
-4)
+5)
 	check_eq "ours runs after the power cut" updates "$(running_driver)"
 	common_checks
 	check "every byte of the three files" verified one two three
@@ -197,7 +207,7 @@ case $step in
 	check "no kernel splat" splat_free
 	next_step done
 	# The host removes ours with DKMS (scripts/debian-vm.sh).
-	out "@@STEP 4 host dkms-remove"
+	out "@@STEP 5 host dkms-remove"
 	systemctl poweroff
 	;;
 *)

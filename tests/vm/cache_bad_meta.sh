@@ -137,16 +137,13 @@ fi
 restore uuid
 
 # --- superblock fields, checksum fixed up ---
-# Refused while the superblock is read, before the set exists: the next
-# case (and the registration at the end) shows the driver takes the
-# restored device again, so a registration after each would add nothing.
 sb_case() {
 	name=$1 regex=$2
 	shift 2
 	kmsg_mark "$name"
 	check "$name: sbedit $*" sbedit $C "$@"
 	refused "$name" "$regex"
-	put_back
+	restore "$name"
 }
 NB=$(sbedit $C --show | sed -n 's/^nbuckets //p')
 sb_case sb_version 'version' version=99

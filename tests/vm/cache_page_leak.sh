@@ -1,8 +1,9 @@
 # Pages are not slab objects: kmemleak does not see a leaked page, so
 # this scenario counts them. Read misses are filled into the cache through
-# bounce pages; 48 MiB of misses and a stop must give back to the kernel
-# what they took. A leak of the fills' pages would keep about as much as
-# was read. Runs against $BCMOD.
+# bounce pages; 48 MiB of misses (and a pass over the first 16 MiB again,
+# which hits) and a stop must give back to the kernel what they took. A
+# leak of the fills' pages would keep about as much as was read. Runs
+# against $BCMOD.
 C=/dev/vdb
 B=/dev/vda
 BC=bcache0
@@ -22,6 +23,7 @@ check "module loads" load_bcache
 before=$(mem_free_kb)
 check "register cache and backing device" cs_up $C $B || return
 check "16 MiB of read misses" reads 0
+check "the same 16 MiB again (hits)" reads 0
 check "16 MiB more of read misses" reads 16
 check "and 16 MiB more" reads 32
 check "stop the set" cs_stop

@@ -22,9 +22,9 @@ check "make-bcache -C vdb -B vda" make-bcache -C $C -B $RAW
 check "dm-delay over vda (writes 10 s late)" dm_create bc_slow \
 	"0 $SECTORS delay $RAW 0 0 $RAW 0 10000"
 DM=$(dm_kname bc_slow)
-# The old data goes straight to vda (at bcache0's MiB 8, 16 and 56), so
+# The old data goes straight to vda (at bcache0's MiB 8, 16, 24 and 56), so
 # that the cache has never seen it.
-ROUNDS="8 16"
+ROUNDS="8 16 24"
 for m in $ROUNDS 56; do
 	pattern_mib "old$m" 1 > /tmp/old$m
 	put_at /tmp/old$m $RAW $((m * 2048 + 16))
