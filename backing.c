@@ -14,10 +14,14 @@
  * cached_dev_flush(), which hides the device, and cached_dev_free() runs
  * once every opener, bio and superblock write is gone, on bcache_wq.
  *
- * Locks: bch_register_lock (super.h) guards the lists of devices and sets
- * and is held across attach and detach, as upstream; dc->state_lock
- * orders running, attaching and stopping one device. add_disk() and
- * del_gendisk() run without bch_register_lock.
+ * Locks, in this order: dc->state_lock orders running, attaching,
+ * detaching and stopping one device; c->attach_lock lets one attach or
+ * detach at a time choose and write the set's uuid entries;
+ * bch_register_lock (super.h) guards the lists of devices and sets and the
+ * attachment itself (d->c, c->devices). Upstream holds bch_register_lock
+ * across an attach's uuid and superblock writes, its count of dirty data
+ * and add_disk(); ours holds it across none of them, so a slow backing
+ * device stalls neither other registrations nor a set's stop.
  */
 
 #include "bcache.h"
@@ -473,6 +477,8 @@ static int attach_check(struct cached_dev *dc, struct cache_set *c)
 	const char *why = NULL;
 	int ret = -EINVAL;
 
+	lockdep_assert_held(&bch_register_lock);
+
 	if (dc->disk.c) {
 		why = "already attached";
 	} else if (test_bit(CACHE_SET_STOPPING, &c->flags)) {
@@ -493,6 +499,33 @@ static int attach_check(struct cached_dev *dc, struct cache_set *c)
 }
 
 /*
+ * The running set @set_uuid names, pinned (a reference on c->caching, which
+ * its teardown waits for) so that the attach can go on without
+ * bch_register_lock; or an error pointer: -ENOENT if no such set runs,
+ * otherwise a refusal, logged.
+ */
+static struct cache_set *attach_pin_set(struct cached_dev *dc,
+					const u8 *set_uuid)
+{
+	struct cache_set *c;
+	int ret;
+
+	guard(mutex)(&bch_register_lock);
+	list_for_each_entry(c, &bch_cache_sets, list) {
+		if (memcmp(set_uuid, c->set_uuid, 16) ||
+		    !test_bit(CACHE_SET_RUNNING, &c->flags))
+			continue;
+		ret = attach_check(dc, c);
+		if (ret)
+			return ERR_PTR(ret);
+		/* Not stopping: its teardown has not got past our lock. */
+		closure_get(&c->caching);
+		return c;
+	}
+	return ERR_PTR(-ENOENT);
+}
+
+/*
  * The uuid entry @dc will use: its own if the set knows it and the device
  * still claims the attachment, otherwise a never-used one.
  */
@@ -501,6 +534,8 @@ static struct uuid_entry *attach_find_entry(struct cached_dev *dc,
 {
 	unsigned int state = BDEV_STATE(&dc->sb);
 	struct uuid_entry *u = bch_uuid_lookup(c, dc->sb.uuid);
+
+	lockdep_assert_held(&c->attach_lock);
 
 	if (u && (state == BDEV_STATE_NONE || state == BDEV_STATE_STALE)) {
 		/* Whatever the cache holds for it predates its last run. */
@@ -533,6 +568,8 @@ static int attach_record(struct cached_dev *dc, struct cache_set *c,
 	struct closure cl;
 	int ret;
 
+	lockdep_assert_held(&c->attach_lock);
+
 	if (!bch_uuid_entry_unused(u)) {
 		u->last_reg = bch_uuid_timestamp();
 		bch_uuid_write(c);
@@ -557,10 +594,21 @@ static int attach_record(struct cached_dev *dc, struct cache_set *c,
 	return 0;
 }
 
-static void attach_install(struct cached_dev *dc, struct cache_set *c,
-			   unsigned int id)
+/*
+ * The attachment becomes visible: requests, the set's teardown and sysfs
+ * see it from here on. The set or the device may have begun to stop while
+ * the attachment was recorded; then nothing is installed.
+ */
+static int attach_install(struct cached_dev *dc, struct cache_set *c,
+			  unsigned int id)
 {
 	struct bcache_device *d = &dc->disk;
+	int ret;
+
+	guard(mutex)(&bch_register_lock);
+	ret = attach_check(dc, c);
+	if (ret)
+		return ret;
 
 	/* Held until the device leaves the set; the set's flush waits. */
 	closure_get(&c->caching);
@@ -577,12 +625,15 @@ static void attach_install(struct cached_dev *dc, struct cache_set *c,
 	/* d->c is visible before anybody can take the attachment ref. */
 	smp_wmb();
 	refcount_set(&dc->count, 1);
+	return 0;
 }
 
 /*
  * Count what the cache holds dirty for @dc and start its writeback
  * thread. Writes wait meanwhile (writeback_lock), so no dirty key comes
- * or goes while the btree is counted.
+ * or goes while the btree is counted. A detach that came first (the set
+ * is being unregistered) has taken the attachment already: then there is
+ * no thread to start.
  */
 static void attach_start_writeback(struct cached_dev *dc)
 {
@@ -595,49 +646,29 @@ static void attach_start_writeback(struct cached_dev *dc)
 	ret = bch_cached_dev_writeback_start(dc);
 	up_write(&dc->writeback_lock);
 
-	if (ret)
+	if (ret && ret != -ENOENT)
 		pr_err("%pg: cannot start writeback (%d): dirty data stays in the cache\n",
 		       dc->bdev, ret);
 }
 
-/**
- * bch_cached_dev_attach() - make @c cache @dc
- * @dc:		a registered backing device
- * @c:		a registered cache set
- * @set_uuid:	the set the caller asks for, or NULL for the one in @dc's
- *		superblock
- *
- * See bcache.h for the locks the caller holds. Runs bcacheN if it is not
- * running yet.
- *
- * Return: 0; -ENOENT if @c is not the set asked for or not running yet;
- * otherwise a refusal, also logged.
- */
-int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
-			  const u8 *set_uuid)
+/* Everything after the check: the uuid entry, the disk, the links. */
+static int attach_to_pinned(struct cached_dev *dc, struct cache_set *c)
 {
 	struct uuid_entry *u;
 	int ret;
 
-	lockdep_assert_held(&bch_register_lock);
-	lockdep_assert_held(&dc->state_lock);
+	/* One attach or detach of this set at a time chooses entries. */
+	scoped_guard(mutex, &c->attach_lock) {
+		u = attach_find_entry(dc, c);
+		if (IS_ERR(u))
+			return PTR_ERR(u);
+		ret = attach_record(dc, c, u);
+		if (!ret)
+			ret = attach_install(dc, c, u - c->uuids);
+		if (ret)
+			return ret;
+	}
 
-	if (memcmp(set_uuid ?: dc->sb.set_uuid, c->set_uuid, 16) ||
-	    !test_bit(CACHE_SET_RUNNING, &c->flags))
-		return -ENOENT;
-
-	ret = attach_check(dc, c);
-	if (ret)
-		return ret;
-
-	u = attach_find_entry(dc, c);
-	if (IS_ERR(u))
-		return PTR_ERR(u);
-	ret = attach_record(dc, c, u);
-	if (ret)
-		return ret;
-
-	attach_install(dc, c, u - c->uuids);
 	attach_start_writeback(dc);
 
 	ret = bch_cached_dev_run(dc);
@@ -647,34 +678,50 @@ int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
 		return ret;
 	}
 
+	/*
+	 * A stop or detach that came meanwhile waits for dc->state_lock,
+	 * which we hold: its unlink comes after this link.
+	 */
 	bcache_device_link(&dc->disk, c);
+	return 0;
+}
 
-	if (c->cache->sb.feature_incompat &
-	    BCH_FEATURE_INCOMPAT_OBSO_LARGE_BUCKET) {
+/**
+ * bch_cached_dev_attach() - make a cache set cache @dc
+ * @dc:		a registered backing device
+ * @set_uuid:	the set the caller asks for, or NULL for the one in @dc's
+ *		superblock
+ *
+ * The caller holds dc->state_lock, and not bch_register_lock: the uuid
+ * table and superblock writes, the count of dirty data (a btree walk) and
+ * add_disk() all run without it. Runs bcacheN if it is not running yet.
+ *
+ * Return: 0; -ENOENT if no set of that uuid is registered and running;
+ * otherwise a refusal, also logged.
+ */
+int bch_cached_dev_attach(struct cached_dev *dc, const u8 *set_uuid)
+{
+	struct cache_set *c;
+	int ret;
+
+	lockdep_assert_held(&dc->state_lock);
+	lockdep_assert_not_held(&bch_register_lock);
+
+	c = attach_pin_set(dc, set_uuid ?: dc->sb.set_uuid);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = attach_to_pinned(dc, c);
+	if (!ret && (c->cache->sb.feature_incompat &
+		     BCH_FEATURE_INCOMPAT_OBSO_LARGE_BUCKET)) {
 		pr_err("The obsoleted large bucket layout is unsupported, set the bcache device into read-only\n");
 		pr_err("Please update to the latest bcache-tools to create the cache device\n");
 		set_disk_ro(dc->disk.disk, 1);
 	}
-
-	pr_info("Caching %pg as %s on set %pU\n", dc->bdev,
-		dc->disk.disk->disk_name, c->set_uuid);
-	return 0;
-}
-
-/*
- * Offers a newly registered @dc to the running set its superblock names,
- * if that set is registered already; otherwise the set adopts it when it
- * starts (cache_set_adopt_devices()).
- */
-static void cached_dev_attach_registered(struct cached_dev *dc)
-{
-	struct cache_set *c;
-
-	lockdep_assert_held(&bch_register_lock);
-
-	list_for_each_entry(c, &bch_cache_sets, list)
-		if (bch_cached_dev_attach(dc, c, NULL) != -ENOENT)
-			break;
+	if (!ret)
+		pr_info("Caching %pg as %s on set %pU\n", dc->bdev,
+			dc->disk.disk->disk_name, c->set_uuid);
+	closure_put(&c->caching);
+	return ret;
 }
 
 /**
@@ -754,15 +801,18 @@ static void cached_dev_detach_finish(struct work_struct *work)
 	 * where upstream forgets the device in the uuid table and strands
 	 * the data.
 	 */
-	mutex_lock(&bch_register_lock);
 	if (dirty && !set_failed)
 		pr_warn("%pg: detach stopped with dirty data, which stays in set %pU\n",
 			dc->bdev, c->set_uuid);
 	set_failed |= dirty;
 	if (!set_failed) {
+		mutex_lock(&c->attach_lock);
 		bch_uuid_entry_invalidate(c->uuids + d->id);
 		bch_uuid_write(c);
+		mutex_unlock(&c->attach_lock);
 	}
+
+	mutex_lock(&bch_register_lock);
 	cached_dev_leave_set(dc);
 	clear_bit(BCACHE_DEV_DETACHING, &d->flags);
 	mutex_unlock(&bch_register_lock);
@@ -981,15 +1031,20 @@ static int cached_dev_setup(struct cached_dev *dc, const char **err)
 	 * device on the list, so one added after it ran would be missed.
 	 */
 	mutex_lock(&bch_register_lock);
-	if (!bcache_rebooting()) {
+	if (!bcache_rebooting())
 		list_add(&dc->list, &bch_uncached_devices);
-		cached_dev_attach_registered(dc);
-	}
 	mutex_unlock(&bch_register_lock);
 	if (list_empty(&dc->list)) {
 		*err = "bcache is in reboot";
 		return -EBUSY;
 	}
+
+	/*
+	 * To the set its superblock names, if that set runs already;
+	 * otherwise the set adopts it when it starts. A refusal is logged
+	 * and leaves the device as it would be without the set.
+	 */
+	bch_cached_dev_attach(dc, NULL);
 
 	/* Attaching ran bcacheN already. */
 	if (atomic_read(&dc->running))

@@ -27,14 +27,11 @@ int bch_stripe_geometry(u64 sectors, unsigned int io_opt,
 #endif
 
 /*
- * Attach and detach: the caller holds dc->state_lock and
- * bch_register_lock (as upstream, the attach does its uuid and superblock
- * writes under it). Attach answers -ENOENT for a set of another uuid (or
- * one not running yet), so callers may offer a device to every set in
- * turn. Detach refuses a device with dirty data with -EBUSY.
+ * Attach: the caller holds dc->state_lock and not bch_register_lock; the
+ * answer is -ENOENT if no set of that uuid runs. Detach: the caller holds
+ * bch_register_lock; the detach itself finishes later, after writeback.
  */
-int bch_cached_dev_attach(struct cached_dev *dc, struct cache_set *c,
-			  const u8 *set_uuid);
+int bch_cached_dev_attach(struct cached_dev *dc, const u8 *set_uuid);
 int bch_cached_dev_detach(struct cached_dev *dc);
 bool bch_cached_dev_error(struct cached_dev *dc);
 

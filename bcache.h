@@ -21,9 +21,12 @@
  * stop through bcache_device_stop() below.
  *
  * Locking: bch_register_lock (a global mutex, super.h) protects the lists
- * of registered devices and sets and nothing else, and is never held across disk I/O,
- * add_disk() or del_gendisk(). Each cached_dev has its own state_lock that
- * serializes running it, its sysfs files and the start of its teardown.
+ * of registered devices and sets and who is attached to what, and is never
+ * held across disk I/O, a bucket wait, add_disk() or del_gendisk(). Each
+ * cached_dev has its own state_lock that serializes running it, attaching
+ * it, its sysfs files and the start of its teardown; each set an
+ * attach_lock for its uuid entries. Order: dc->state_lock, c->attach_lock,
+ * bch_register_lock.
  */
 #ifndef _BCACHE_H
 #define _BCACHE_H
@@ -554,6 +557,8 @@ struct cache_set {
 	/* A table write waiting for its journal entry, then freeing uuid_old. */
 	struct closure		uuid_write;
 	struct semaphore	uuid_write_mutex;
+	/* One attach or detach at a time chooses and writes uuid entries. */
+	struct mutex		attach_lock;
 	/* Where the table is on disk, and was before the last write. */
 	BKEY_PADDED(uuid_bucket);
 	BKEY_PADDED(uuid_old);

@@ -409,6 +409,7 @@ static void cache_set_init_fields(struct cache_set *c, struct cache *ca)
 
 	sema_init(&c->sb_write_mutex, 1);
 	sema_init(&c->uuid_write_mutex, 1);
+	mutex_init(&c->attach_lock);
 	mutex_init(&c->bucket_lock);
 	spin_lock_init(&c->data_bucket_lock);
 	spin_lock_init(&c->btree_cannibalize_lock);
@@ -540,14 +541,13 @@ static void cache_set_adopt_devices(struct cache_set *c)
 				found[n++] = dc;
 	mutex_unlock(&bch_register_lock);
 
-	/* dc->state_lock comes before bch_register_lock. */
+	/* dc->state_lock comes before bch_register_lock; see bcache.h. */
 	for (i = 0; i < n; i++) {
 		dc = found[i];
 		mutex_lock(&dc->state_lock);
-		mutex_lock(&bch_register_lock);
+		/* Stable under state_lock: only attach and detach change it. */
 		if (!dc->disk.c)
-			bch_cached_dev_attach(dc, c, NULL);
-		mutex_unlock(&bch_register_lock);
+			bch_cached_dev_attach(dc, NULL);
 		mutex_unlock(&dc->state_lock);
 		closure_put(&dc->disk.cl);
 	}

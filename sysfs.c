@@ -183,30 +183,18 @@ static ssize_t store_cache_mode(struct kobject *kobj, const struct bch_attr *a,
 	return size;
 }
 
-/*
- * Every registered set is offered the device in turn, as upstream does:
- * bch_cached_dev_attach() refuses sets of another uuid with -ENOENT, so
- * the first other answer (success or a real error) is final.
- */
+/* The set named must be registered and running; see backing.h. */
 static ssize_t store_attach(struct kobject *kobj, const struct bch_attr *a,
 			    const char *buf, size_t size)
 {
 	struct cached_dev *dc = kobj_to_dc(kobj);
-	struct cache_set *c;
 	u8 set_uuid[16];
-	int ret = -ENOENT;
+	int ret;
 
 	if (bch_sysfs_parse_uuid(buf, set_uuid) < 16)
 		return -EINVAL;
 
-	mutex_lock(&bch_register_lock);
-	list_for_each_entry(c, &bch_cache_sets, list) {
-		ret = bch_cached_dev_attach(dc, c, set_uuid);
-		if (ret != -ENOENT)
-			break;
-	}
-	mutex_unlock(&bch_register_lock);
-
+	ret = bch_cached_dev_attach(dc, set_uuid);
 	if (ret == -ENOENT)
 		pr_err("Can't attach %.*s: cache set not found\n",
 		       (int)strcspn(buf, "\n"), buf);

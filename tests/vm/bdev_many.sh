@@ -12,6 +12,7 @@ wipe $DISK
 for i in 0 1 2 3 4; do
 	dmsetup create bcm$i --table "0 $SLICE linear $DISK $((i * SLICE))"
 	dmsetup mknodes bcm$i
+	wipe /dev/mapper/bcm$i
 	make-bcache -B /dev/mapper/bcm$i > /dev/null
 done
 # Device 0 becomes slow only after make-bcache wrote it, and nothing it
