@@ -300,10 +300,8 @@ void bch_count_backing_io_errors(struct cached_dev *dc, struct bio *bio)
  * turns clean only after the data written back, and a write waiting for
  * the DIRTY state must not see it sit in the disk's volatile cache.
  *
- * The bio is embedded and set up afresh by each write. bio_init() with a
- * device takes a reference on the device's blkcg group (CONFIG_BLK_CGROUP,
- * every distribution's kernel): the end_io drops it with bio_uninit(), or
- * each write would leak one and the queue would never be freed.
+ * The bio is embedded and set up afresh by each write; its end_io ends it
+ * with bio_uninit(), as the bio API asks (see journal_read_endio()).
  */
 static void submit_sb_write(struct bio *bio, struct bio_vec *bv,
 			    unsigned short nr_bv, struct block_device *bdev,

@@ -321,10 +321,10 @@ struct bkey *bch_jset_next_key(const struct jset *j, struct bkey *k)
  */
 
 /*
- * The journal's bios are embedded and set up afresh by every I/O;
- * bio_init() with a device takes a blkcg reference (CONFIG_BLK_CGROUP)
- * that each end_io drops with bio_uninit(), or every jset would leak one
- * and pin the cache device's queue for good.
+ * The journal's bios are embedded and set up afresh by every I/O, so each
+ * is ended with bio_uninit() as the bio API asks. (bio_init() with a
+ * device takes a blkcg reference, CONFIG_BLK_CGROUP; 6.12's bio_endio()
+ * drops it even for callers that forget, which bdev_blkcg checks.)
  */
 static void journal_read_endio(struct bio *bio)
 {
