@@ -7,15 +7,17 @@
 # is refused; it never hangs or splats, and no half-built set stays in
 # /sys/fs/bcache. The cache is a 16 MiB dm-linear device whose image is
 # kept on vdc and copied back after every case. The kernel command line's
-# fuzzcases=N sets the cases per kind (default 4; scripts/fuzz.sh runs
-# many). Seed 2 of the jset names a root at level 8, past the lockdep
-# subclasses the node cache gives out: a lockdep BUG until the driver
-# refused such a root. Under the kernel's bcache the edits differ (its
+# fuzzcases=N sets the cases per kind (default 4) and fuzzfirst=S the
+# first seed (scripts/fuzz.sh runs many). Seed 2 of the jset names a root
+# at level 8, past the lockdep subclasses the node cache gives out: a
+# lockdep BUG until the driver refused such a root. Under the kernel's bcache the edits differ (its
 # jsets do) and its second jset case hits a BUG_ON in bch_prio_write,
 # then a KASAN use-after-free. Runs against $BCMOD.
 MIB=16
 CASES=$(sed -n 's/.*fuzzcases=\([0-9]*\).*/\1/p' /proc/cmdline)
 CASES=${CASES:-4}
+FIRST=$(sed -n 's/.*fuzzfirst=\([0-9]*\).*/\1/p' /proc/cmdline)
+FIRST=${FIRST:-1}
 B=/dev/vda
 wipe /dev/vdb
 check "a 16 MiB cache device (dm-linear on vdb)" dm_small bc_fm /dev/vdb $MIB
@@ -43,8 +45,8 @@ read_some() {
 
 total=0 registered=0
 for kind in jset node prio uuid; do
-	seed=1
-	while [ $seed -le "$CASES" ]; do
+	seed=$FIRST
+	while [ $seed -lt $((FIRST + CASES)) ]; do
 		edits=$(sbedit $C --fuzz-meta $kind $seed | tr '\n' ' ')
 		what="$kind $seed ($edits)"
 		blockdev --flushbufs $C

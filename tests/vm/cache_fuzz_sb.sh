@@ -5,10 +5,13 @@
 # splats, and no half-built set stays in /sys/fs/bcache. The cache is a
 # 32 MiB dm-linear device whose image is kept on vdc and copied back
 # after every case. The kernel command line's fuzzcases=N sets the
-# number of cases (scripts/fuzz.sh runs many). Runs against $BCMOD.
+# number of cases and fuzzfirst=S the first seed (scripts/fuzz.sh runs
+# many). Runs against $BCMOD.
 MIB=32
 CASES=$(sed -n 's/.*fuzzcases=\([0-9]*\).*/\1/p' /proc/cmdline)
 CASES=${CASES:-24}
+FIRST=$(sed -n 's/.*fuzzfirst=\([0-9]*\).*/\1/p' /proc/cmdline)
+FIRST=${FIRST:-1}
 wipe /dev/vdb
 check "a 32 MiB cache device (dm-linear on vdb)" dm_small bc_fuzz /dev/vdb $MIB
 C=/dev/mapper/bc_fuzz
@@ -24,9 +27,9 @@ check "the cache image is saved on vdc" image_save $C $MIB
 restore() { image_put_back $C $MIB; }
 
 dd if=$C of=/tmp/sb.orig bs=4096 count=2 2>/dev/null
-seed=1
+seed=$FIRST
 registered=0
-while [ $seed -le $CASES ]; do
+while [ $seed -lt $((FIRST + CASES)) ]; do
 	cp /tmp/sb.orig /tmp/sb.fuzz
 	edits=$(sbedit /tmp/sb.fuzz --fuzz $seed | tr '\n' ' ')
 	what="seed $seed ($edits)"

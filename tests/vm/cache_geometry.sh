@@ -11,7 +11,10 @@
 # 6.16 sizes it (32 buckets here, 4 before), a new root's commit may use
 # the journal's reserved bucket, and reclaim also flushes a dirty root
 # leaf. Every byte written before reads back, also after a restart.
+# geosoak=SECS on the kernel command line runs the writers for SECS
+# seconds in both (scripts/soak.sh; the test command runs 12 and 8).
 B=/dev/vda
+SOAK=$(sed -n 's/.*geosoak=\([0-9]*\).*/\1/p' /proc/cmdline)
 C=/dev/mapper/bc_geo
 
 check "a 8 MiB cache device (dm-linear on vdb)" dm_small bc_geo /dev/vdb 8
@@ -67,7 +70,7 @@ geometry() {
 }
 
 geometry two_blocks 4k 8k 16 640 0
-geometry small_4k 4k 512k 1024 513 12
-geometry fewest 512 4k 8 513 8
+geometry small_4k 4k 512k 1024 513 "${SOAK:-12}"
+geometry fewest 512 4k 8 513 "${SOAK:-8}"
 
 unload_bcache
