@@ -382,9 +382,15 @@ int bch_cached_dev_run(struct cached_dev *dc)
 	if (bd_link_disk_holder(dc->bdev, d->disk))
 		pr_warn("%s: cannot link to holder %pg\n", d->disk->disk_name,
 			dc->bdev);
-	bch_cached_dev_uevent(dc);
 
+	/*
+	 * /dev/bcacheN exists from inside add_disk() on, before these links:
+	 * whoever only waits for the node may find no bcacheN/bcache yet (in
+	 * both drivers). The change uevent comes after them here (upstream
+	 * sends it before), so that a rule it runs always finds them.
+	 */
 	ret = cached_dev_link(dc);
+	bch_cached_dev_uevent(dc);
 	if (ret)
 		return ret;
 
