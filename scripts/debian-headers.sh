@@ -17,7 +17,6 @@ flavours=("$@")
 [ ${#flavours[@]} -gt 0 ] || flavours=(amd64 cloud-amd64 rt-amd64)
 
 bash "$REPO/scripts/deps.sh" || die "could not install dependencies"
-export DEBIAN_FRONTEND=noninteractive
 apt-get update -q > /dev/null
 
 # Every linux-headers-6.12.N+deb12-FLAVOUR the archive lists, oldest first.
@@ -31,16 +30,8 @@ for rel in $releases; do
 		pkgs+=("linux-headers-$rel-$fl")
 	done
 done
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing ${#missing[@]} header packages"
-	apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null ||
-		die "could not install ${missing[*]}"
-fi
+log "the header packages: ${#pkgs[@]} (each pulls in its linux-image)"
+apt_install_missing "${pkgs[@]}" || die "could not install the header packages"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

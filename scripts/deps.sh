@@ -8,14 +8,4 @@ PKGS=(linux-source-6.12 qemu-system-x86 busybox-static bcache-tools fio
       libssl-dev dwarves xz-utils make gcc libc6-dev python3 perl kmod
       mmdebstrap)
 
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >/dev/null
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install_missing "${PKGS[@]}"

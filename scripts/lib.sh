@@ -47,6 +47,35 @@ copy_ours_into_tree() {
 	driver_files | rsync -a --files-from=- "$REPO/" "$dst/"
 }
 
+# apt_install_missing PKG...: install those of the Debian packages that
+# are not installed yet (apt is asked only then).
+apt_install_missing() {
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q > /dev/null
+	apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null
+}
+
+# vm_module_args ours|ref NAME: vm.sh's options for that driver; ours is
+# built for the debug kernel into $BCACHE_CACHE/module-NAME-<checkout>.
+vm_module_args() {
+	local mod
+	if [ "$1" = ref ]; then
+		echo "-m ref"
+		return
+	fi
+	mod=$BCACHE_CACHE/module-$2-$(basename "$REPO")
+	rm -rf "$mod"
+	"$REPO/scripts/module.sh" debug "$mod" > /dev/null || return 1
+	echo "-k $mod/bcache.ko"
+}
+
 # Host-side check lines, in the guest's format.
 check_ok() { echo "CHECK ok $*"; }
 check_fail() { echo "CHECK fail $*"; }
