@@ -18,7 +18,9 @@ RUNTIME=$(cmdline_arg bench_runtime)
 RUNTIME=${RUNTIME:-15}
 ROUNDS=$(cmdline_arg bench_rounds)
 ROUNDS=${ROUNDS:-3}
-# bench_drain_only=1: the drain alone (BENCH_APPEND under tools/bench.sh -i).
+# bench_drain_only=1: the drain alone (BENCH_APPEND under tools/bench.sh -i);
+# bench_sb_ram=1: the backing device's superblock on the RAM disk, not vda
+# (bench_sb_place() in tests/guest/guest-lib.sh).
 DRAIN_ONLY=$(cmdline_arg bench_drain_only)
 SYS=/sys/block/bcache0/bcache
 DRAIN_MB=256
@@ -63,6 +65,35 @@ wait_drained() {
 		sleep 0.05
 		n=$((n + 1))
 	done
+}
+
+# The drain's end, to better than the 50 ms between polls: polls until
+# dirty_data reads zero (10 minutes at most) and prints the guest time
+# and the MiB left of the last poll that still found some, "NS MIB".
+# The drain runs at a steady rate, so it ended MIB at that rate after
+# that poll (drain_seconds()).
+wait_drained_last() {
+	local n=0 t=0 left=0 now mib
+	while [ $n -lt 12000 ]; do
+		now=$(clock_ns)
+		mib=$(dirty_mib)
+		[ "$mib" = 0 ] && break
+		t=$now left=$mib
+		sleep 0.05
+		n=$((n + 1))
+	done
+	echo "$t $left"
+}
+
+# drain_seconds T0 MIB T LEFT T1: the drain of MIB from T0 took until T
+# plus LEFT at the rate so far; T1 (the poll that found zero) when there
+# is no such poll.
+drain_seconds() {
+	echo "$@" | awk '{
+		if ($4 > 0 && $3 > $1 && $2 > $4)
+			printf "%.4f\n", ($3 - $1) / 1e9 * $2 / ($2 - $4)
+		else
+			printf "%.4f\n", ($5 - $1) / 1e9 }'
 }
 
 # Backing writes, merges, sectors written (its stat file).
@@ -118,17 +149,18 @@ bench_one() {
 	t0=$(clock_ns)
 	echo 0 > $SYS/writeback_percent
 	echo 1 > $SYS/writeback_running
-	wait_drained
+	last=$(wait_drained_last)
 	t1=$(clock_ns)
 	w1=$(backing_writes)
 	left=$(dirty_mib)
+	secs=$(drain_seconds "$t0" "$mib" $last "$t1")
 	# MiB written back per second (all of it, unless the wait ran out).
-	echo "$t0 $t1" | awk -v w="$who" -v mb="$mib" -v l="$left" '{
-		printf "BENCH %s drain_mbs %.1f\n", w, (mb - l) / (($2 - $1) / 1e9) }'
-	echo "$w0 $w1 $t0 $t1" | awk -v w="$who" -v mb="$mib" -v l="$left" '{
+	echo "$secs" | awk -v w="$who" -v mb="$mib" -v l="$left" '{
+		printf "BENCH %s drain_mbs %.1f\n", w, (mb - l) / $1 }'
+	echo "$w0 $w1 $t0 $t1 $secs" | awk -v w="$who" -v mb="$mib" -v l="$left" '{
 		n = $4 - $1; m = $5 - $2; s = $6 - $3
-		printf "INFO %s drain of %.1f MiB dirty (%.1f MiB left) in %.2f s: backing writes %d, merged %d, %.1f KiB each\n",
-			w, mb, l, ($8 - $7) / 1e9, n, m, n ? s / n / 2 : 0 }'
+		printf "INFO %s drain of %.1f MiB dirty (%.1f MiB left) in %.3f s (polled: %.2f s): backing writes %d, merged %d, %.1f KiB each\n",
+			w, mb, l, $9, ($8 - $7) / 1e9, n, m, n ? s / n / 2 : 0 }'
 
 	if [ "${DRAIN_ONLY:-0}" = 1 ]; then
 		unload_bcache
