@@ -36,20 +36,14 @@ meta) scenarios=(cache_fuzz_meta) ;;
 esac
 
 bash "$REPO/scripts/deps.sh" || die "could not install dependencies"
-margs=(-m ref)
-if [ "$mode" = ours ]; then
-	mod=$BCACHE_CACHE/module-fuzz-$(basename "$REPO")
-	rm -rf "$mod"
-	"$REPO/scripts/module.sh" debug "$mod" > /dev/null || die "module build failed"
-	margs=(-k "$mod/bcache.ko")
-fi
+margs=$(vm_module_args "$mode" fuzz) || die "module build failed"
 
 logf=$BCACHE_CACHE/fuzz-$mode-$only-$first-$cases.log
 # A case takes up to about ten seconds; give each scenario room for all.
 t=$((cases * 4 * 15 + 600))
 t0=$(date +%s)
 VM_APPEND="fuzzcases=$cases fuzzfirst=$first" bash "$REPO/scripts/vm.sh" \
-	"${margs[@]}" -t "$t" -l "$logf" "${scenarios[@]}" > /dev/null
+	$margs -t "$t" -l "$logf" "${scenarios[@]}" > /dev/null
 rc=$?
 grep -h '^### .* fuzzed .* registered$' "$logf" | sed 's/^### /== /' >&2
 log "$(grep -c '^CHECK ok' "$logf") checks passed, $(grep -c '^CHECK fail' "$logf") failed"

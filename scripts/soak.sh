@@ -21,17 +21,11 @@ secs=${1:-300}
 [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || die "SECS is a count of seconds"
 
 bash "$REPO/scripts/deps.sh" || die "could not install dependencies"
-margs=(-m ref)
-if [ "$mode" = ours ]; then
-	mod=$BCACHE_CACHE/module-soak-$(basename "$REPO")
-	rm -rf "$mod"
-	"$REPO/scripts/module.sh" debug "$mod" > /dev/null || die "module build failed"
-	margs=(-k "$mod/bcache.ko")
-fi
+margs=$(vm_module_args "$mode" soak) || die "module build failed"
 
 logf=$BCACHE_CACHE/soak-$mode-$secs.log
 t0=$(date +%s)
-VM_APPEND="geosoak=$secs" bash "$REPO/scripts/vm.sh" "${margs[@]}" \
+VM_APPEND="geosoak=$secs" bash "$REPO/scripts/vm.sh" $margs \
 	-t $((secs * 2 + 600)) -l "$logf" cache_geometry > /dev/null
 rc=$?
 log "$(grep -ac '^CHECK ok' "$logf") checks passed, $(grep -ac '^CHECK fail' "$logf") failed"
